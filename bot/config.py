@@ -1,0 +1,116 @@
+"""Settings from the environment and the operator's YAML config, validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class Env(BaseSettings):
+    """The environment variables of the contract (provider variables live in bot.keys)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    REDIS_URL: str | None = None
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    PORT: int = 3000
+    MODEL_ACCESS_CONFIG: Path | None = None
+    MODEL_ACCESS_KEYS_FILE: Path | None = None
+    MODEL_ACCESS_LOG_LEVEL: str = "WARNING"
+
+
+class CacheTTL(BaseModel):
+    """How long probe results live in Redis, in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    positive: int = Field(900, ge=0)
+    negative: int = Field(120, ge=0)
+    models_list: int = Field(600, ge=0)
+
+
+class AppConfig(BaseModel):
+    """The operator's MODEL_ACCESS_CONFIG file. Every field has a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    help_channels: tuple[str, ...] = ()
+    broadcast_channel: str | None = None
+    admins: tuple[str, ...] = ()
+    notice_days: tuple[int, ...] = (90, 30, 7, 1)
+    catalog_file: Path | None = None
+    cache_ttl_s: CacheTTL = CacheTTL()
+    # Additions beyond the design's example (documented in the README):
+    probe_timeout_s: float = Field(10.0, gt=0, le=120)
+    deep_probe: bool = False
+    probes_per_user_per_minute: int = Field(10, ge=1)
+    inventory_interval_min: int = Field(60, ge=5)
+
+    @field_validator("notice_days")
+    @classmethod
+    def _positive_days(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if any(d <= 0 for d in days):
+            raise ValueError("every notice day must be a positive number of days")
+        return tuple(sorted(set(days), reverse=True))
+
+
+def describe_validation_error(source: str, err: ValidationError) -> str:
+    """One line naming the file and the first offending field."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    return f"{source}: {where}: {msg}"
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Read a YAML file, turning every failure into a one-line ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{line}: {problem}") from None
+
+
+def load_app_config(path: Path | None) -> AppConfig:
+    """Load MODEL_ACCESS_CONFIG, or the defaults when no file is named."""
+    if path is None:
+        return AppConfig()
+    data = read_yaml(path, "config file")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    try:
+        config = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(str(path), exc)) from None
+    if config.catalog_file is not None and not config.catalog_file.is_absolute():
+        config = config.model_copy(update={"catalog_file": path.parent / config.catalog_file})
+    return config
+
+
+def load_env() -> Env:
+    """Read the contract's environment variables."""
+    try:
+        return Env()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error("environment", exc)) from None

@@ -1,0 +1,177 @@
+"""The one entry point: an Engine built once with its dependencies, used by the CLI and Slack.
+
+Everything the engine needs is passed in (settings, keys, catalog, taxonomy, cache, clock),
+so tests and broadcasts can run on any date against any Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot import broadcast, diagnose
+from bot.cache import Cache
+from bot.catalog import ENDPOINTS, Catalog, CatalogError
+from bot.classify import Classifier
+from bot.config import AppConfig, Env, load_app_config, load_env
+from bot.errors import ConfigError, UsageError
+from bot.keys import Key, load_keys, require_keys, select
+from bot.probe import Prober
+from bot.results import CheckReport, Deprecation, Diagnosis, KeyHealth, ModelsReport, Notice
+from bot.taxonomy import Taxonomy, TaxonomyError
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Engine:
+    """check, models, explain, deprecations and notices over one set of keys and one cache."""
+
+    env: Env
+    config: AppConfig
+    keys: list[Key]
+    catalog: Catalog
+    taxonomy: Taxonomy
+    cache: Cache
+    clock: Clock = utc_now
+    classifier: Classifier = field(init=False)
+    prober: Prober = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.classifier = Classifier(self.catalog, self.taxonomy)
+        self.prober = Prober(
+            cache=self.cache,
+            catalog=self.catalog,
+            classifier=self.classifier,
+            config=self.config,
+            clock=self.clock,
+        )
+
+    @classmethod
+    def load_knowledge(cls, config: AppConfig) -> tuple[Catalog, Taxonomy]:
+        """The bundled catalog and taxonomy, extended by the operator's files; ConfigError on bad data."""
+        try:
+            catalog = Catalog.load(config.catalog_file)
+            taxonomy = Taxonomy.load()
+        except (CatalogError, TaxonomyError) as exc:
+            raise ConfigError(str(exc)) from None
+        return catalog, taxonomy
+
+    @classmethod
+    async def build(
+        cls,
+        *,
+        keys_file: Path | None = None,
+        config_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock = utc_now,
+        cache: Cache | None = None,
+        cache_prefix: str = "ma:",
+        needs_keys: bool = False,
+    ) -> Engine:
+        """Read env, config and keys, load the knowledge, connect the cache (never fails on Redis).
+
+        With ``needs_keys`` a missing key configuration fails before Redis is touched, so the
+        user sees one line about keys rather than a cache warning first.
+        """
+        environ = os.environ if environ is None else environ
+        env = load_env() if environ is os.environ else Env.model_validate(dict(environ))
+        config = load_app_config(config_file or env.MODEL_ACCESS_CONFIG)
+        keys = load_keys(keys_file or env.MODEL_ACCESS_KEYS_FILE, environ)
+        if needs_keys:
+            require_keys(keys)
+        catalog, taxonomy = cls.load_knowledge(config)
+        if cache is None:
+            cache = await Cache.connect(env.REDIS_URL, prefix=cache_prefix)
+        return cls(env, config, keys, catalog, taxonomy, cache, clock)
+
+    async def close(self) -> None:
+        """Release the providers' HTTP client and the cache connection."""
+        await self.prober.aclose()
+        await self.cache.close()
+
+    def today(self) -> date:
+        """Today by the engine's clock (UTC)."""
+        return self.clock().date()
+
+    # -- the five questions -------------------------------------------------------------------
+
+    def explain(self, text: str) -> Diagnosis:
+        """Classify a pasted error; offline."""
+        return self.classifier.explain(text)
+
+    async def check(
+        self,
+        model: str,
+        *,
+        aliases: Sequence[str] = (),
+        endpoint: str | None = None,
+        deep: bool | None = None,
+        refresh: bool = False,
+    ) -> CheckReport:
+        """Probe the selected keys for a model and diagnose the outcome."""
+        model = model.strip()
+        if not model:
+            raise UsageError("name a model, e.g. gpt-4o")
+        if endpoint is not None and endpoint not in ENDPOINTS:
+            raise UsageError(f"unknown endpoint {endpoint!r} (one of: {', '.join(ENDPOINTS)})")
+        require_keys(self.keys)
+        keys = select(self.keys, aliases)
+        deep = self.config.deep_probe if deep is None else deep
+        results = await self.prober.check(
+            keys, model, endpoint=endpoint, deep=deep, refresh=refresh
+        )
+        diagnosis = diagnose.diagnose(
+            model,
+            endpoint,
+            results,
+            catalog=self.catalog,
+            taxonomy=self.taxonomy,
+            classifier=self.classifier,
+            today=self.today(),
+        )
+        return CheckReport(
+            model=model,
+            endpoint=endpoint,
+            results=results,
+            diagnosis=diagnosis,
+            deep=deep,
+            cache=self.cache.status,
+        )
+
+    async def models(self, *, aliases: Sequence[str] = (), refresh: bool = False) -> ModelsReport:
+        """What each selected key can list."""
+        require_keys(self.keys)
+        keys = select(self.keys, aliases)
+        listed = await self.prober.models(keys, refresh=refresh)
+        return ModelsReport(keys=listed, cache=self.cache.status)
+
+    def deprecations(self, within_days: int | None = None) -> list[Deprecation]:
+        """The deprecation calendar, soonest shutdown first."""
+        if within_days is not None and within_days < 0:
+            raise UsageError("--within takes a number of days, 0 or more")
+        return broadcast.calendar(self.catalog, self.today(), within_days)
+
+    def notices(self, day: date | None = None) -> list[Notice]:
+        """The deprecation notices due on a day (default today)."""
+        return broadcast.due_notices(self.catalog, day or self.today(), self.config.notice_days)
+
+    async def health(self) -> list[KeyHealth]:
+        """Each key's last probe, models count and recent failures (for App Home and `keys`)."""
+        return await self.prober.health(self.keys)
+
+    async def record_ask(self, model: str) -> None:
+        """Count that someone asked about a model (ranks broadcast notices)."""
+        await broadcast.record_ask(self.cache, model, self.clock())
+
+    async def ask_counts(self, models: Sequence[str]) -> dict[str, int]:
+        """How often each model was asked about in the last 30 days."""
+        return await broadcast.ask_counts(self.cache, models, self.clock())

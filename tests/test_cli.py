@@ -1,0 +1,98 @@
+"""The CLI's shape: version, help for every subcommand, and exit 2 with one line on bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUBCOMMANDS = ("explain", "check", "models", "deprecations", "notices", "serve", "worker")
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run `model-access` as a user would, in a clean environment."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("OPENAI_", "ANTHROPIC_", "AZURE_", "SLACK_", "MODEL_ACCESS_", "REDIS_URL")
+        )
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**base, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert needle in lines[0]
+
+
+def test_version() -> None:
+    """`model-access --version` prints the version."""
+    proc = run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip().startswith("model-access 0.")
+
+
+@pytest.mark.parametrize("sub", SUBCOMMANDS)
+def test_every_subcommand_has_help(sub: str) -> None:
+    """Each contract subcommand exists and explains itself."""
+    proc = run(sub, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert f"usage: model-access {sub}" in proc.stdout
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    """Running with no command shows the commands and exits 2."""
+    proc = run()
+    assert proc.returncode == 2
+    assert all(sub in proc.stdout for sub in SUBCOMMANDS)
+
+
+def test_unknown_command_is_one_line() -> None:
+    """An unknown subcommand is a usage error on one line."""
+    assert_one_line_error(run("frobnicate"), "invalid choice")
+
+
+def test_bad_endpoint_is_one_line() -> None:
+    """An endpoint outside the contract's list is refused with one line."""
+    assert_one_line_error(run("check", "gpt-4o", "--endpoint", "fax"), "invalid choice")
+
+
+def test_check_without_keys_says_how_to_configure() -> None:
+    """With no keys file and no SDK variables, check explains which variables to set."""
+    proc = run("check", "gpt-4o", env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert_one_line_error(proc, "OPENAI_API_KEY")
+
+
+def test_malformed_config_names_the_field(tmp_path: Path) -> None:
+    """A config file with an unknown field stops every command with one line naming it."""
+    config = tmp_path / "ma.yaml"
+    config.write_text("notice_dayz: [1]\n")
+    proc = run("--config", str(config), "deprecations")
+    assert_one_line_error(proc, "notice_dayz: unknown field")
+
+
+def test_missing_keys_env_var_names_alias_and_field(tmp_path: Path) -> None:
+    """A keys file whose env var is unset names the file, alias and field."""
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("keys:\n  - {alias: prod, provider: openai, api_key_env: PROD_OPENAI_KEY}\n")
+    proc = run("--keys", str(keys), "models", env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert_one_line_error(
+        proc, "key 'prod': api_key_env: environment variable PROD_OPENAI_KEY is not set"
+    )

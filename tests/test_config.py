@@ -1,0 +1,68 @@
+"""The operator's config file: defaults, validation, and one-line errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import AppConfig, load_app_config
+from bot.errors import ConfigError
+
+
+def test_defaults_without_a_file() -> None:
+    """No config file means the documented defaults."""
+    config = load_app_config(None)
+    assert config == AppConfig()
+    assert config.notice_days == (90, 30, 7, 1)
+    assert (
+        config.cache_ttl_s.positive,
+        config.cache_ttl_s.negative,
+        config.cache_ttl_s.models_list,
+    ) == (900, 120, 600)
+
+
+def test_full_config_is_read_and_catalog_path_is_relative_to_the_file(tmp_path: Path) -> None:
+    """Every contract field is read; catalog_file is resolved beside the config file."""
+    path = tmp_path / "ma.yaml"
+    path.write_text(
+        """
+help_channels: [C0123ABC]
+broadcast_channel: C0456DEF
+admins: [U0789GHI]
+notice_days: [7, 90, 30, 1]
+catalog_file: ./our-models.yaml
+cache_ttl_s: {positive: 60, negative: 10, models_list: 30}
+"""
+    )
+    config = load_app_config(path)
+    assert config.help_channels == ("C0123ABC",)
+    assert config.notice_days == (90, 30, 7, 1)
+    assert config.catalog_file == tmp_path / "our-models.yaml"
+    assert config.cache_ttl_s.negative == 10
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("help_channel: [C1]\n", "help_channel: unknown field"),
+        ("notice_days: soon\n", "notice_days:"),
+        (
+            "notice_days: [30, -1]\n",
+            "notice_days: Value error, every notice day must be a positive",
+        ),
+        ("cache_ttl_s: {positive: ten}\n", "cache_ttl_s.positive:"),
+        ("cache_ttl_s: {positive: 1, stale: 2}\n", "cache_ttl_s.stale: unknown field"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+        ("admins: [U1\n", "ma.yaml:"),
+    ],
+)
+def test_bad_config_names_the_field(tmp_path: Path, body: str, expected: str) -> None:
+    """Unknown fields and wrong types are one error line naming the file and the field."""
+    path = tmp_path / "ma.yaml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_app_config(path)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
