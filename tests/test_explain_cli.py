@@ -1,0 +1,100 @@
+"""`model-access explain`: a user pastes an error in a terminal and gets the cause and the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).parent / "model-access"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
+CONTRACT_FIELDS = {
+    "cause",
+    "provider",
+    "model",
+    "http_status",
+    "error_code",
+    "retryable",
+    "did_you_mean",
+    "replacement",
+    "summary",
+    "fixes",
+}
+
+
+def explain(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the real `model-access explain` in an environment without provider keys."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "ANTHROPIC_", "AZURE_", "SLACK_", "MODEL_ACCESS_"))
+        and k != "REDIS_URL"
+    }
+    return subprocess.run(
+        [*COMMAND, "explain", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_json_for_a_typo_names_the_real_model_first() -> None:
+    """--json prints one object with the contract fields; gpt4o is a typo of gpt-4o."""
+    proc = explain("--json", "The model `gpt4o` does not exist or you do not have access to it.")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) >= CONTRACT_FIELDS
+    assert data["cause"] == "model_typo"
+    assert data["did_you_mean"][0] == "gpt-4o"
+    assert all({"title", "detail"} <= set(fix) for fix in data["fixes"])
+
+
+def test_terminal_view_of_a_retired_model_from_stdin() -> None:
+    """Read from stdin ('-'), the terminal view shows the cause, replacement and fixes."""
+    proc = explain(
+        "-", stdin="The model `text-davinci-003` does not exist or you do not have access to it.\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Cause: model_retired")
+    assert "Replacement: " in proc.stdout
+    assert "Fixes, most likely first:" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        "",
+        "\x00\x01\x02 }{ ][ ``` &lt; 💥",
+        "{" * 400_000 + "Error code: 4" * 50_000 + "x" * 400_000,
+    ],
+    ids=["empty", "garbage", "one-megabyte"],
+)
+def test_garbage_or_huge_stdin_is_not_an_error_and_exits_0(stdin: str) -> None:
+    """Empty, binary-ish or 1 MB input answers not_an_error, exit 0, no traceback."""
+    proc = explain("--json", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["cause"] == "not_an_error"
+
+
+@pytest.mark.parametrize("mode", [["--json"], []], ids=["json", "terminal"])
+def test_a_pasted_key_never_appears_in_any_output(mode: list[str]) -> None:
+    """A secret in the paste is masked everywhere and the user is told to rotate it."""
+    secret = "sk-proj-" + "FAKE0" * 4
+    paste = (
+        f"openai.AuthenticationError: Error code: 401 - {{'error': {{'message': 'Incorrect API "
+        f"key provided: {secret}.', 'type': 'invalid_request_error', 'code': 'invalid_api_key'}}}}"
+        f"\nmy key is {secret}, model=`{secret}`"
+    )
+    proc = explain(*mode, "-", stdin=paste)
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stdout + proc.stderr
+    assert "invalid_api_key" in proc.stdout
+    assert "rotate" in proc.stdout
