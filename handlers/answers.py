@@ -1,0 +1,259 @@
+"""What the Slack listeners answer: one method per request, each calling the engine once and rendering.
+
+The listeners (commands, actions, shortcuts, home) stay thin: they acknowledge, call an
+`Answers` method and post the `Reply` it returns. Errors a user can act on (an unknown key
+alias, no keys configured) come back as a one-line reply; anything else propagates, and
+the listener logs it and says something went wrong, never showing a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import structlog
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.engine import Engine
+from bot.errors import ModelAccessError
+from bot.redact import mask
+from bot.results import CheckReport, Diagnosis
+from handlers import parse, render_check, render_lists
+from handlers.metrics import Metrics
+from handlers.ratelimit import ProbeLimit
+from handlers.render import Reply, code, escape
+from handlers.secret_guard import scan
+
+log = structlog.get_logger(__name__)
+
+CHECK_SLACK_S = 5.0  # beyond the probe timeout: coalescing waits and several keys
+PROVIDER_FAMILIES = {
+    "anthropic": frozenset({"anthropic"}),
+    "openai": frozenset({"openai", "azure", "openai-compatible"}),
+    "azure": frozenset({"azure", "openai", "openai-compatible"}),
+}
+
+
+class CheckRefused(Exception):
+    """A check did not run; `reply` says why (rate limit, bad alias, timeout)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+@dataclass
+class Answers:
+    """The engine plus the Slack-side policy: who may probe how often, who is an admin."""
+
+    engine: Engine
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @cached_property
+    def limit(self) -> ProbeLimit:
+        """The per-user probe limit from the config."""
+        config = self.engine.config
+        return ProbeLimit(
+            self.engine.cache, config.probes_per_user_per_minute, frozenset(config.admins)
+        )
+
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        """Cause id -> plain-words title, from the taxonomy."""
+        return {e.id: e.title for e in self.engine.taxonomy.entries()}
+
+    def is_admin(self, user_id: str | None) -> bool:
+        """Whether the user is listed in the config's admins."""
+        return user_id is not None and user_id in self.engine.config.admins
+
+    def is_model(self, word: str) -> bool:
+        """Whether the catalog knows this id or alias (for bare words like `davinci`)."""
+        return self.engine.catalog.get(word) is not None
+
+    def parse_text(self, text: str) -> parse.Command:
+        """Parse slash text with the catalog's help."""
+        return parse.parse(text, self.is_model)
+
+    # -- answers that need no I/O (given in the acknowledgement itself) ------------------------
+
+    def immediate(self, request: parse.Command, user_id: str | None) -> Reply | None:
+        """The reply for requests answered at once (help, errors, explain, calendar), else None."""
+        if isinstance(request, parse.Help):
+            return render_lists.help_text(admin=self.is_admin(user_id), unknown=request.unknown)
+        if isinstance(request, parse.Invalid):
+            return render_lists.usage_error(request.error)
+        if isinstance(request, parse.Explain):
+            return self.explain(request)
+        if isinstance(request, parse.Deprecations):
+            rows = self.engine.deprecations(request.days)
+            return render_lists.deprecations(rows, request.days, self.engine.today())
+        if isinstance(request, parse.Keys) and not self.is_admin(user_id):
+            return render_lists.not_admin("`/model-access keys`")
+        return None
+
+    def explain(self, request: parse.Explain, *, shared_by: str | None = None) -> Reply:
+        """Classify a pasted error (offline); warn about any secret in it."""
+        secrets = scan(request.text)
+        masked = parse.Explain(mask(request.text))
+        diagnosis = self.engine.explain(request.text)
+        return render_check.explain(
+            diagnosis, self.titles, masked, secrets=secrets, shared_by=shared_by
+        )
+
+    # -- answers that probe --------------------------------------------------------------------
+
+    async def run(self, request: parse.Command, user_id: str | None) -> Reply:
+        """The reply for a request that needs the providers or Redis."""
+        try:
+            if isinstance(request, parse.Check):
+                report = await self.checked(request, user_id, refresh=request.refresh)
+                return render_check.check(report, self.titles, request)
+            if isinstance(request, parse.Models):
+                await self._take(user_id)
+                listed = await self.engine.models(aliases=request.aliases)
+                return render_lists.models(listed)
+            if isinstance(request, parse.Keys):
+                return render_lists.keys(await self.engine.health(), self.engine.keys)
+        except CheckRefused as refused:
+            return refused.reply
+        except ModelAccessError as exc:
+            return render_lists.notice(f"🤔 {escape(str(exc))}")
+        quick = self.immediate(request, user_id)
+        return quick if quick is not None else render_lists.help_text(admin=False)
+
+    async def checked(
+        self,
+        request: parse.Check,
+        user_id: str | None,
+        *,
+        refresh: bool = False,
+        count: bool = True,
+    ) -> CheckReport:
+        """Run a check (rate-limited per user when `count`); CheckRefused when it cannot run."""
+        if count:
+            await self._take(user_id)
+        await self.engine.record_ask(request.model)
+        timeout = self.engine.config.probe_timeout_s + CHECK_SLACK_S
+        try:
+            report = await asyncio.wait_for(
+                self.engine.check(
+                    request.model,
+                    aliases=request.aliases,
+                    endpoint=request.endpoint,
+                    deep=request.deep or None,
+                    refresh=refresh,
+                ),
+                timeout,
+            )
+        except TimeoutError:
+            self.metrics.probes.labels("failed").inc()
+            log.warning("check_timeout", model=request.model, timeout_s=timeout)
+            raise CheckRefused(
+                render_lists.notice(
+                    f"⌛ No answer about {code(request.model)} within "
+                    f"{timeout:.0f} s. The provider may be slow; try again shortly."
+                )
+            ) from None
+        except ModelAccessError as exc:
+            raise CheckRefused(render_lists.notice(f"🤔 {escape(str(exc))}")) from None
+        usable = any(r.accessible for r in report.results)
+        self.metrics.probes.labels("usable" if usable else "refused").inc()
+        return report
+
+    async def _take(self, user_id: str | None) -> None:
+        verdict = await self.limit.take(user_id)
+        if not verdict.allowed:
+            self.metrics.probes.labels("limited").inc()
+            raise CheckRefused(render_lists.rate_limited(verdict.count))
+
+    async def reprobe(self, request: parse.Check, user_id: str | None) -> tuple[Reply, bool]:
+        """The Re-probe button: bypass the cache (admins freely, others within their limit).
+
+        Returns the reply and whether it is a fresh answer (False: a refusal to show below it).
+        """
+        try:
+            report = await self.checked(request, user_id, refresh=True)
+        except CheckRefused as refused:
+            return refused.reply, False
+        return render_check.check(report, self.titles, request), True
+
+    async def shared(self, value: str | None, user_id: str) -> Reply | None:
+        """The channel version of an answer a button carries (from the cache where possible)."""
+        explain = parse.explain_from_value(value)
+        if explain is not None:
+            return self.explain(explain, shared_by=user_id)
+        check = parse.check_from_value(value)
+        if check is None:
+            return None
+        try:
+            report = await self.checked(check, user_id, count=False)
+        except CheckRefused as refused:
+            return refused.reply
+        return render_check.check(report, self.titles, check, shared_by=user_id)
+
+    async def fix_code(self, value: str | None) -> Reply | None:
+        """The Show fix code button: snippets for the answer the button carries."""
+        explain = parse.explain_from_value(value)
+        if explain is not None:
+            return render_check.fix_code(self.engine.explain(explain.text), "the pasted error")
+        check = parse.check_from_value(value)
+        if check is None:
+            return None
+        try:
+            report = await self.checked(check, None, count=False)
+        except CheckRefused as refused:
+            return refused.reply
+        return render_check.fix_code(report.diagnosis, check.model)
+
+    # -- the message shortcut ------------------------------------------------------------------
+
+    async def diagnose_message(self, text: str, user_id: str | None) -> Reply:
+        """Diagnose this error: classify the message, then live-check the model it names."""
+        secrets = scan(text)
+        diagnosis = self.engine.explain(text)
+        report, note = await self._live(diagnosis, user_id)
+        return render_check.shortcut(
+            diagnosis, self.titles, report=report, secrets=secrets, note=note
+        )
+
+    async def _live(
+        self, diagnosis: Diagnosis, user_id: str | None
+    ) -> tuple[CheckReport | None, str | None]:
+        if diagnosis.cause == "not_an_error" or not diagnosis.model:
+            return None, None
+        if not self.engine.keys:
+            return None, "No provider keys are configured, so there is no live check."
+        aliases = self.aliases_for(diagnosis.provider)
+        if aliases is not None and not aliases:
+            return None, f"None of our keys is for {diagnosis.provider}, so there is no live check."
+        try:
+            report = await self.checked(parse.Check(diagnosis.model, aliases or ()), user_id)
+        except CheckRefused as refused:
+            return None, f"Live check skipped: {refused.reply.text}"
+        return report, None
+
+    def aliases_for(self, provider: str | None) -> tuple[str, ...] | None:
+        """The keys that can speak for the provider named in an error (None: any key may)."""
+        family = PROVIDER_FAMILIES.get(provider or "")
+        if family is None:
+            return None
+        return tuple(k.alias for k in self.engine.keys if k.provider in family)
+
+    # -- failure handling for listeners --------------------------------------------------------
+
+    @asynccontextmanager
+    async def guard(self, where: str, respond: AsyncRespond | None = None) -> AsyncIterator[None]:
+        """Log (redacted) and count any failure in the block; tell the user briefly, no traceback."""
+        try:
+            yield
+        except Exception:
+            log.exception("answer_failed", where=where)
+            self.metrics.errors.labels(where).inc()
+            if respond is not None:
+                try:
+                    await respond(**render_lists.failed().kwargs(), replace_original=False)
+                except Exception as exc:  # the response_url itself is failing
+                    log.warning("failure_notice_failed", where=where, error=type(exc).__name__)
