@@ -1,0 +1,280 @@
+"""Broadcasts in Slack: Block Kit for deprecation notices and availability changes, and the poster.
+
+Rendering is pure (slack_sdk.models.blocks validates lengths). `SlackPublisher` is the
+`bot.broadcast.Publisher` the worker uses: it posts with a bounded retry loop that
+honours 429 Retry-After and backs off on 5xx and connection errors, and reports False
+when the post finally fails, so the outbox keeps the message pending for the next pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import groupby
+
+import aiohttp
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.broadcast import Announcement
+from bot.inventory import Change
+from bot.redact import mask_any
+from handlers.render import (
+    FALLBACK_MAX,
+    SECTION_MAX,
+    Block,
+    clip,
+    code,
+    code_block,
+    context,
+    divider,
+    escape,
+    fields,
+    header,
+    section,
+)
+
+log = structlog.get_logger(__name__)
+
+PROVIDERS = {"openai": "OpenAI", "azure": "Azure OpenAI", "anthropic": "Anthropic"}
+
+
+def _provider(name: str) -> str:
+    return PROVIDERS.get(name, name)
+
+
+def _when(days_left: int) -> str:
+    if days_left == 0:
+        return "today"
+    if days_left == 1:
+        return "tomorrow"
+    return f"in {days_left} days"
+
+
+def _days(n: int) -> str:
+    return "today" if n == 0 else ("1 day left" if n == 1 else f"{n} days left")
+
+
+# -- deprecation notices ----------------------------------------------------------------------
+
+
+def announcement_text(a: Announcement) -> str:
+    """The plain-text fallback (notifications, screen readers)."""
+    head = f"{a.model} ({_provider(a.provider)}) shuts down on {a.shutdown}, {_when(a.days_left)}."
+    if a.kind == "update" and a.previous_shutdown is not None:
+        head = f"{a.model}: shutdown moved from {a.previous_shutdown} to {a.shutdown}."
+    tail = f" Replacement: {a.replacement}." if a.replacement else ""
+    return clip(escape(head + tail), FALLBACK_MAX)
+
+
+def _title(a: Announcement) -> str:
+    if a.kind == "update":
+        if a.previous_shutdown is not None:
+            return f"{a.model}: shutdown date moved to {a.shutdown}"
+        return f"{a.model}: new recommended replacement"
+    return f"{a.model} shuts down {_when(a.days_left)}"
+
+
+def _what_changed(a: Announcement) -> str | None:
+    lines = []
+    if a.previous_shutdown is not None:
+        lines.append(
+            f"The shutdown date moved from {a.previous_shutdown} to *{a.shutdown}* "
+            "since our last notice."
+        )
+    if a.replacement_changed:
+        before = code(a.previous_replacement) if a.previous_replacement else "none"
+        after = code(a.replacement) if a.replacement else "none named"
+        lines.append(f"The recommended replacement changed from {before} to {after}.")
+    return "\n".join(lines) or None
+
+
+def announcement_blocks(a: Announcement) -> list[Block]:
+    """A notice or update: model, date, days left, replacement, who is affected, how to move."""
+    blocks = [header(_title(a))]
+    if a.asks:
+        times = "once" if a.asks == 1 else f"{a.asks} times"
+        blocks.append(context(f":speech_balloon: Asked about {times} this month"))
+    blocks.append(
+        fields(
+            [
+                f"*Model*\n{code(a.model)} ({escape(_provider(a.provider))})",
+                f"*Shutdown*\n{a.shutdown} ({_days(a.days_left)})",
+                f"*Replacement*\n{code(a.replacement) if a.replacement else 'none named'}",
+            ]
+        )
+    )
+    changed = _what_changed(a)
+    if changed:
+        blocks.append(section(changed))
+    if a.affected is not None:
+        who = ", ".join(escape(label) for label in a.affected)
+        blocks.append(
+            section(
+                f"*Keys that still list it:* {who}"
+                if who
+                else "No configured key lists it any more."
+            )
+        )
+    if a.fix is not None:
+        fix = f"*{escape(a.fix.title)}*\n{escape(a.fix.detail)}"
+        snippet = (a.fix.code or {}).get("python")
+        if snippet:
+            fix += "\n" + code_block(snippet)
+        blocks += [divider(), section(fix)]
+    if a.late and a.threshold is not None:
+        mark = a.shutdown - timedelta(days=a.threshold)
+        blocks.append(
+            context(
+                f"The {a.threshold}-day mark was {mark}; this is the first notice since "
+                "(the bot was not running, Slack failed, or the date was announced or moved late)."
+            )
+        )
+    return blocks
+
+
+# -- availability changes ---------------------------------------------------------------------
+
+
+def _ordered(changes: Sequence[Change]) -> list[Change]:
+    return sorted(changes, key=lambda c: (c.alias, c.direction, c.model))
+
+
+def changes_text(changes: Sequence[Change]) -> str:
+    """The fallback text: 'key prod lost gpt-4-0613; key dev gained o3'."""
+    return clip(escape("; ".join(c.describe() for c in _ordered(changes))), FALLBACK_MAX)
+
+
+def _change_line(c: Change) -> str:
+    line = f"• {c.direction} {code(c.model)}"
+    if c.direction == "lost" and c.shutdown is not None:
+        line += f" (shutdown date {c.shutdown}"
+        line += f"; replacement {code(c.replacement)})" if c.replacement else ")"
+    return line
+
+
+def changes_blocks(changes: Sequence[Change]) -> list[Block]:
+    """One message for a batch of changes, grouped by key."""
+    blocks = [header("Model availability changed")]
+    for (alias, fingerprint, provider), group in groupby(
+        _ordered(changes), key=lambda c: (c.alias, c.fingerprint, c.provider)
+    ):
+        head = f"*Key {escape(alias)}* (…{escape(fingerprint)}, {escape(_provider(provider))})"
+        chunk: list[str] = []
+        for line in [head, *(_change_line(c) for c in group)]:
+            if sum(len(x) + 1 for x in chunk) + len(line) > SECTION_MAX - 10:
+                blocks.append(section("\n".join(chunk)))
+                chunk = []
+            chunk.append(line)
+        blocks.append(section("\n".join(chunk)))
+    return blocks
+
+
+# -- posting ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try one post: attempts, exponential backoff, and a cap on Retry-After."""
+
+    attempts: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    max_retry_after_s: float = 60.0
+
+
+def _delay(exc: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
+    """Seconds to wait before retrying, or None if this error will not go away by retrying."""
+    backoff: float = min(policy.base_delay_s * 2.0**attempt, policy.max_delay_s)
+    if isinstance(exc, SlackApiError):
+        status: int = exc.response.status_code
+        if status == 429:
+            header = exc.response.headers.get("Retry-After", "1")
+            try:
+                wait = float(header)
+            except ValueError:
+                wait = backoff
+            return min(max(wait, 0.0), policy.max_retry_after_s)
+        return backoff if status >= 500 else None
+    return backoff  # connection trouble and timeouts
+
+
+def _describe(exc: BaseException) -> tuple[str, int | None]:
+    if not isinstance(exc, SlackApiError):
+        return type(exc).__name__, None
+    data = exc.response.data
+    error = data.get("error") if isinstance(data, dict) else None
+    return str(error or "http_error"), exc.response.status_code
+
+
+async def post(
+    client: AsyncWebClient,
+    channel: str,
+    text: str,
+    blocks: Sequence[Block],
+    policy: RetryPolicy = RetryPolicy(),
+) -> bool:
+    """chat.postMessage with retries; True once Slack accepted the message."""
+    payload = mask_any(list(blocks))
+    for attempt in range(policy.attempts):
+        try:
+            await client.chat_postMessage(
+                channel=channel, text=text, blocks=payload, unfurl_links=False
+            )
+            return True
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            wait = _delay(exc, attempt, policy)
+            error, status = _describe(exc)
+            log.warning(
+                "slack_post_failed",
+                channel=channel,
+                attempt=attempt + 1,
+                status=status,
+                error=error,
+                retry_in_s=wait,
+            )
+            if wait is None or attempt + 1 >= policy.attempts:
+                return False
+            await asyncio.sleep(wait)
+    return False
+
+
+class SlackPublisher:
+    """The broadcast channel as a `bot.broadcast.Publisher`, at most one post per min_interval_s."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        *,
+        policy: RetryPolicy = RetryPolicy(),
+        min_interval_s: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.policy = policy
+        self.min_interval_s = min_interval_s  # Slack: about one message per second per channel
+        self._last = 0.0
+
+    async def _post(self, text: str, blocks: Sequence[Block]) -> bool:
+        wait = self._last + self.min_interval_s - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            return await post(self.client, self.channel, text, blocks, self.policy)
+        finally:
+            self._last = time.monotonic()
+
+    async def announce(self, item: Announcement) -> bool:
+        """Post a deprecation notice or update."""
+        return await self._post(announcement_text(item), announcement_blocks(item))
+
+    async def changes(self, items: Sequence[Change]) -> bool:
+        """Post a batch of availability changes."""
+        if not items:
+            return True
+        return await self._post(changes_text(items), changes_blocks(items))

@@ -1,0 +1,208 @@
+"""Scheduled broadcasts on arq: the deprecation pass and the inventory pass, across replicas.
+
+`model-access worker` runs them as a process of their own (`run_worker`); `serve` can run
+them inside the bot instead (`start_in_process`) for a single-process install. Any number
+of workers may run: arq's unique cron job ids, a leader lock per pass and the outbox
+records (bot/broadcast.py) keep every message to one post.
+
+Schedule (UTC): the deprecation pass at minute 7 of every hour and at start-up. It is
+idempotent (it posts what is due *today* and anything still pending), so running it
+hourly means a notice whose post failed goes out within the hour, and a restarted worker
+catches up at once. The inventory pass is considered every 5 minutes and at start-up,
+but runs only when the `inventory_interval_min` gate (a Redis claim) has expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC
+from pathlib import Path
+from typing import Any, ClassVar
+
+import structlog
+from arq import cron
+from arq.connections import RedisSettings
+from arq.cron import CronJob
+from arq.worker import Worker, create_worker
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import embedded
+from bot.broadcast import deprecation_pass
+from bot.config import Env
+from bot.engine import Engine
+from bot.errors import ConfigError
+from bot.inventory import PASS_LOCK_S, PassReport, inventory_pass
+from handlers.app import build_client
+from handlers.notices import SlackPublisher
+
+log = structlog.get_logger(__name__)
+
+INVENTORY_TICK_MIN = 5
+
+
+def _summary(report: PassReport) -> dict[str, Any]:
+    return {
+        "posted": len(report.posted),
+        "failed": len(report.failed),
+        "dropped": len(report.dropped),
+        "skipped": report.skipped,
+    }
+
+
+async def deprecation_job(ctx: dict[str, Any]) -> dict[str, Any]:
+    """arq job: post the deprecation notices due now (and any still pending)."""
+    report = await deprecation_pass(ctx["engine"], ctx["publisher"])
+    log.info("deprecation_pass_done", **_summary(report))
+    return _summary(report)
+
+
+async def inventory_job(ctx: dict[str, Any]) -> dict[str, Any]:
+    """arq job: every inventory_interval_min, diff each key's models and post the changes."""
+    engine: Engine = ctx["engine"]
+    interval_s = engine.config.inventory_interval_min * 60
+    # A little under the interval, so a 5-minute tick landing just after expiry runs it.
+    gate = engine.cache.key("inv", "due")
+    if not await engine.cache.claim(gate, interval_s - 90):
+        return {"skipped": "not due yet"}
+    report = await inventory_pass(engine, ctx["publisher"])
+    log.info("inventory_pass_done", **_summary(report))
+    return _summary(report)
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    if "engine" not in ctx:
+        ctx["engine"] = await Engine.build(
+            keys_file=ctx.get("keys_file"), config_file=ctx.get("config_file")
+        )
+        ctx["owns_engine"] = True
+    if "publisher" not in ctx:
+        engine: Engine = ctx["engine"]
+        ctx["publisher"] = publisher_for(engine, slack_client(engine.env))
+    log.info("worker_started", channel=ctx["publisher"].channel)
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("owns_engine"):
+        await ctx["engine"].close()
+
+
+def cron_jobs() -> list[CronJob]:
+    """Fresh cron jobs (arq keeps each one's next run on the object: one set per worker)."""
+    return [
+        cron(deprecation_job, minute={7}, run_at_startup=True, timeout=PASS_LOCK_S),
+        cron(
+            inventory_job,
+            minute=set(range(0, 60, INVENTORY_TICK_MIN)),
+            run_at_startup=True,
+            timeout=PASS_LOCK_S,
+        ),
+    ]
+
+
+class WorkerSettings:
+    """The arq settings that do not depend on the environment; see `worker_kwargs`."""
+
+    functions: ClassVar[tuple[Any, ...]] = (deprecation_job, inventory_job)
+    cron_jobs: ClassVar[list[CronJob]] = cron_jobs()
+    on_startup = _startup
+    on_shutdown = _shutdown
+    timezone = UTC
+    keep_result = 0
+    job_timeout = PASS_LOCK_S
+    max_tries = 1
+    poll_delay = 0.5
+
+
+def slack_client(env: Env) -> AsyncWebClient:
+    """The Web API client for broadcasts; ConfigError without SLACK_BOT_TOKEN."""
+    if env.SLACK_BOT_TOKEN is None:
+        raise ConfigError("the worker posts to Slack: set SLACK_BOT_TOKEN")
+    return build_client(env)  # the app's client: same URL, token and 429 handling
+
+
+def publisher_for(engine: Engine, client: AsyncWebClient) -> SlackPublisher:
+    """The broadcast channel's publisher; ConfigError when no channel is configured."""
+    channel = engine.config.broadcast_channel
+    if channel is None:
+        raise ConfigError("set broadcast_channel in MODEL_ACCESS_CONFIG to post notices")
+    return SlackPublisher(client, channel)
+
+
+async def redis_settings(engine: Engine) -> RedisSettings:
+    """arq's connection: REDIS_URL, else the embedded Valkey the cache uses."""
+    url = engine.env.REDIS_URL
+    if url is None:
+        url = await asyncio.to_thread(embedded.ensure_running)
+    return RedisSettings.from_dsn(url)
+
+
+def worker_kwargs(
+    engine: Engine, publisher: Any, settings: RedisSettings, **overrides: Any
+) -> dict[str, Any]:
+    """WorkerSettings plus what depends on this engine, for `arq.worker.create_worker`.
+
+    The queue is namespaced by the cache prefix, so installs sharing a Redis stay apart.
+    """
+    static = {k: v for k, v in vars(WorkerSettings).items() if not k.startswith("_")}
+    return {
+        **static,
+        "redis_settings": settings,
+        "queue_name": engine.cache.key("arq", "queue"),
+        "cron_jobs": cron_jobs(),
+        "ctx": {"engine": engine, "publisher": publisher},
+        **overrides,
+    }
+
+
+def build_worker(
+    engine: Engine, publisher: Any, settings: RedisSettings, **overrides: Any
+) -> Worker:
+    """An arq Worker running the broadcast jobs for this engine (tests pass burst=True)."""
+    return create_worker(worker_kwargs(engine, publisher, settings, **overrides))
+
+
+def start_in_process(engine: Engine, client: AsyncWebClient) -> asyncio.Task[None]:
+    """Run the scheduled broadcasts inside the current process (for `serve`); cancel to stop."""
+    return asyncio.create_task(_in_process(engine, client), name="model-access-broadcasts")
+
+
+async def _in_process(engine: Engine, client: AsyncWebClient) -> None:
+    if engine.config.broadcast_channel is None:
+        log.warning("broadcasts_off", reason="no broadcast_channel configured")
+        return
+    if engine.cache.client is None:
+        log.warning("broadcasts_off", reason=engine.cache.status)
+        return
+    publisher = publisher_for(engine, client)
+    worker = build_worker(engine, publisher, await redis_settings(engine), handle_signals=False)
+    try:
+        await worker.async_run()
+    finally:
+        with contextlib.suppress(Exception):
+            await worker.close()
+
+
+def run_worker(keys_file: Path | None, config_file: Path | None) -> int:
+    """`model-access worker`: run the broadcasts until SIGINT/SIGTERM; exit code."""
+    return asyncio.run(_run(keys_file, config_file))
+
+
+async def _run(keys_file: Path | None, config_file: Path | None) -> int:
+    engine = await Engine.build(keys_file=keys_file, config_file=config_file)
+    try:
+        publisher = publisher_for(engine, slack_client(engine.env))
+        if engine.cache.client is None:
+            raise ConfigError(f"the worker needs Redis ({engine.cache.status})")
+        worker = build_worker(engine, publisher, await redis_settings(engine))
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:  # SIGINT/SIGTERM: arq cancels its main task
+            log.info("worker_stopped")
+        finally:
+            # Jobs cancelled by the signal re-raise CancelledError when close() gathers them.
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker.close()
+        return 0
+    finally:
+        await engine.close()
