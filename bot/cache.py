@@ -44,10 +44,16 @@ class Cache:
     """A namespaced view of one Redis database, tolerant of Redis being down."""
 
     def __init__(
-        self, client: redis.Redis | None, prefix: str = "ma:", *, reason: str = ""
+        self,
+        client: redis.Redis | None,
+        prefix: str = "ma:",
+        *,
+        reason: str = "",
+        url: str | None = None,
     ) -> None:
         self._client = client
         self.prefix = prefix
+        self.url = url  # where the client points (the embedded Valkey's too), for arq
         self._down_until = 0.0 if client is not None else float("inf")
         self._down_reason = reason
         self._warned = False
@@ -70,7 +76,7 @@ class Cache:
             cache = cls(None, prefix, reason=_describe(exc))
             cache._warn_once()
             return cache
-        return cls(client, prefix)
+        return cls(client, prefix, url=url)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot import broadcast, diagnose
+from bot import broadcast, diagnose, redact
 from bot.cache import Cache
 from bot.catalog import ENDPOINTS, Catalog, CatalogError
 from bot.classify import Classifier
 from bot.config import AppConfig, Env, load_app_config, load_env
 from bot.errors import ConfigError, UsageError
 from bot.keys import Key, load_keys, require_keys, select
+from bot.log import get_logger
 from bot.probe import Prober
 from bot.results import CheckReport, Deprecation, Diagnosis, KeyHealth, ModelsReport, Notice
 from bot.taxonomy import Taxonomy, TaxonomyError
 
 Clock = Callable[[], datetime]
+log = get_logger(__name__)
 
 
 def utc_now() -> datetime:
@@ -121,6 +123,14 @@ class Engine:
         model = model.strip()
         if not model:
             raise UsageError("name a model, e.g. gpt-4o")
+        if redact.find(model):
+            # A key pasted where the model goes: never send it to a provider as a model name.
+            # The log keeps the event (masked by the log processor) so an operator can follow up.
+            log.warning("secret_as_model_name", model=model)
+            raise UsageError(
+                f"{redact.mask(model)} looks like an API key, not a model name; it was not "
+                "sent anywhere. If it was shared somewhere, rotate it."
+            )
         if endpoint is not None and endpoint not in ENDPOINTS:
             raise UsageError(f"unknown endpoint {endpoint!r} (one of: {', '.join(ENDPOINTS)})")
         require_keys(self.keys)

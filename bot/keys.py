@@ -10,10 +10,19 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.config import describe_validation_error, read_yaml
 from bot.errors import ConfigError, UsageError
@@ -68,6 +77,12 @@ class KeySpec(BaseModel):
     project: str | None = None
     api_version: str | None = None
     deployments: tuple[str, ...] = ()
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _unquoted_date(cls, value: object) -> object:
+        # YAML reads `api_version: 2024-10-21` (as the docs write it) as a date.
+        return value.isoformat() if isinstance(value, date) else value
 
     @model_validator(mode="after")
     def _one_secret_source(self) -> KeySpec:

@@ -130,8 +130,8 @@ def publisher_for(engine: Engine, client: AsyncWebClient) -> SlackPublisher:
 
 
 async def redis_settings(engine: Engine) -> RedisSettings:
-    """arq's connection: REDIS_URL, else the embedded Valkey the cache uses."""
-    url = engine.env.REDIS_URL
+    """arq's connection: the Redis the cache uses (REDIS_URL, or the embedded Valkey)."""
+    url = engine.cache.url or engine.env.REDIS_URL
     if url is None:
         url = await asyncio.to_thread(embedded.ensure_running)
     return RedisSettings.from_dsn(url)

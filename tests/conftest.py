@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as redis
 
+from bot import embedded
 from bot.cache import Cache
 from bot.redact import find as find_secrets
 
@@ -35,12 +36,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No developer's real token or key leaks into a test; the user cache dir is a temp dir."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No developer's real token or key leaks into a test; the user cache dir is a temp dir.
+
+    A test that starts the embedded Valkey there (a daemon, by design) has it stopped after.
+    """
     for name in list(os.environ):
         if name == "REDIS_URL" or name.startswith(_SCRUBBED_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    yield
+    embedded.stop(tmp_path / "xdg-cache" / "model-access")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import AppConfig, load_app_config
 from bot.errors import ConfigError
+from bot.keys import load_keys
 
 
 def test_defaults_without_a_file() -> None:
@@ -66,3 +67,21 @@ def test_bad_config_names_the_field(tmp_path: Path, body: str, expected: str) ->
     assert "\n" not in str(info.value)
     assert str(path) in str(info.value)
     assert expected in str(info.value)
+
+
+def test_the_shipped_example_files_are_valid() -> None:
+    """deploy/config/*.yaml, which the README and compose point at, load without error."""
+    root = Path(__file__).resolve().parent.parent / "deploy" / "config"
+    config = load_app_config(root / "config.yaml")
+    assert config.notice_days == (90, 30, 7, 1) and config.broadcast_channel is None
+    env = {
+        "OPENAI_PROD_KEY": "x" * 40,
+        "ANTHROPIC_PROD_KEY": "y" * 40,
+        "AZURE_EASTUS_KEY": "z" * 32,
+    }
+    keys = load_keys(root / "keys.yaml", env)
+    assert [(k.alias, k.provider) for k in keys] == [
+        ("prod", "openai"),
+        ("claude", "anthropic"),
+        ("eastus", "azure"),
+    ]
