@@ -24,6 +24,7 @@ from datetime import date
 
 from bot.catalog import Catalog, ModelEntry
 from bot.classify import Classifier
+from bot.keys import provider_title
 from bot.results import Diagnosis, Fix, ProbeResult
 from bot.taxonomy import Taxonomy
 
@@ -75,12 +76,6 @@ _SPLIT_DEFAULT = (
     "The keys differ in organisation, project, region or billing; the failing keys' account is "
     "the one to look at."
 )
-_PROVIDER_NAMES = {
-    "openai": "OpenAI",
-    "azure": "Azure OpenAI",
-    "anthropic": "Anthropic",
-    "openai-compatible": "the gateway",
-}
 
 
 def diagnose(
@@ -272,7 +267,7 @@ def _endpoint_fix(model: str, endpoint: str, provider: str) -> Fix:
     """The call that works: the model on the endpoint it belongs to."""
     py, curl = _ENDPOINT_CALLS.get(endpoint, _ENDPOINT_CALLS["chat"])
     base = "https://api.openai.com/v1"
-    name = _PROVIDER_NAMES.get(provider, provider)
+    name = provider_title(provider)
     return Fix(
         title=f"Call {model} on the {endpoint} endpoint",
         detail=f"{name} serves {model} on {endpoint}; the same key works there.",

@@ -29,6 +29,22 @@ from bot.errors import ConfigError, UsageError
 from bot.redact import fingerprint as _fingerprint
 
 ProviderName = Literal["openai", "azure", "anthropic", "openai-compatible"]
+
+# How providers are named in messages; Slack too, whose tokens the secret guard names.
+PROVIDER_TITLES: dict[str, str] = {
+    "openai": "OpenAI",
+    "azure": "Azure OpenAI",
+    "anthropic": "Anthropic",
+    "openai-compatible": "the gateway",
+    "slack": "Slack",
+}
+
+
+def provider_title(name: str) -> str:
+    """A provider's name for people (an unknown one as given)."""
+    return PROVIDER_TITLES.get(name, name)
+
+
 PROVIDERS: tuple[str, ...] = ("openai", "azure", "anthropic", "openai-compatible")
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 

@@ -154,37 +154,22 @@ class Prober:
             result = ProbeResult.model_validate(flight.value)
             cached = flight.cached
         except Exception as exc:  # a bug in one key's probe must not sink the others
-            log.error(
-                "probe_crashed",
-                alias=key.alias,
-                model=model,
-                error=type(exc).__name__,
-                exc_info=True,
-            )
-            result = self._result(key, model, ep, accessible=False, cause="unknown", step="error")
-            result = result.model_copy(
-                update={"evidence": f"the probe failed: {type(exc).__name__}"}
-            )
-            cached = False
+            result, cached = self._crashed(key, model, ep, exc, "probe_crashed"), False
         latency = round((time.perf_counter() - start) * 1000, 2)
         return result.model_copy(update={"cached": cached, "latency_ms": latency})
+
+    def _crashed(self, key: Key, model: str, ep: str, exc: Exception, event: str) -> ProbeResult:
+        """An `unknown` result for a probe that raised, logged with its traceback."""
+        log.error(event, alias=key.alias, model=model, error=type(exc).__name__, exc_info=exc)
+        result = self._result(key, model, ep, accessible=False, cause="unknown", step="error")
+        return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
 
     async def _probe(self, key: Key, model: str, ep: str, deep: bool, refresh: bool) -> ProbeResult:
         adapter = self._adapter(key)
         try:
             result = await self._ladder(adapter, model, ep, deep, refresh)
         except Exception as exc:
-            log.error(
-                "probe_failed",
-                alias=key.alias,
-                model=model,
-                error=type(exc).__name__,
-                exc_info=True,
-            )
-            result = self._result(key, model, ep, accessible=False, cause="unknown", step="error")
-            result = result.model_copy(
-                update={"evidence": f"the probe failed: {type(exc).__name__}"}
-            )
+            result = self._crashed(key, model, ep, exc, "probe_failed")
         log.info(
             "probe_done",
             alias=key.alias,

@@ -68,6 +68,15 @@ class Adapter(ABC):
         self.http = http
         self.deadline = deadline
 
+    def sdk_options(self) -> dict[str, Any]:
+        """What every SDK client gets: the key, no retries, our deadline and HTTP client."""
+        return {
+            "api_key": self.key.secret.get_secret_value(),
+            "max_retries": 0,  # the SDKs retry 429s by default, which hides the answer
+            "timeout": self.remaining(),
+            "http_client": self.http,
+        }
+
     def remaining(self) -> float:
         """Seconds left before this key's deadline (a small floor so a call can still fail fast)."""
         return max(0.05, self.deadline - asyncio.get_running_loop().time())
@@ -149,13 +158,10 @@ class OpenAIAdapter(Adapter):
         import openai
 
         return openai.AsyncOpenAI(
-            api_key=self.key.secret.get_secret_value(),
             base_url=self.key.base_url,
             organization=self.key.organization,
             project=self.key.project,
-            max_retries=0,
-            timeout=self.remaining(),
-            http_client=self.http,
+            **self.sdk_options(),
         )
 
     def sdk_errors(self) -> tuple[type[Exception], ...]:
@@ -270,12 +276,9 @@ class AzureAdapter(OpenAIAdapter):
         import openai
 
         return openai.AsyncAzureOpenAI(
-            api_key=self.key.secret.get_secret_value(),
             azure_endpoint=self.key.base_url or "",
             api_version=self.key.api_version,
-            max_retries=0,
-            timeout=self.remaining(),
-            http_client=self.http,
+            **self.sdk_options(),
         )
 
     def path(self, tail: str) -> str:
@@ -347,11 +350,7 @@ class AnthropicAdapter(Adapter):
         import anthropic
 
         self.client: anthropic.AsyncAnthropic = anthropic.AsyncAnthropic(
-            api_key=self.key.secret.get_secret_value(),
-            base_url=self.key.base_url,
-            max_retries=0,
-            timeout=self.remaining(),
-            http_client=self.http,
+            base_url=self.key.base_url, **self.sdk_options()
         )
 
     def sdk_errors(self) -> tuple[type[Exception], ...]:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.keys import provider_title
 from bot.results import Diagnosis, Fix
 
 BUNDLED = Path(__file__).parent / "data" / "taxonomy.yaml"
@@ -60,12 +61,6 @@ _DEFAULTS: dict[str, str] = {
     "provider": "the provider",
     "shutdown": "its shutdown date",
     "suggestion": "the closest real id",
-}
-_PROVIDER_NAMES: dict[str, str] = {
-    "openai": "OpenAI",
-    "azure": "Azure OpenAI",
-    "anthropic": "Anthropic",
-    "openai-compatible": "the gateway",
 }
 ProviderScope = Literal["openai", "azure", "anthropic", "openai-compatible"]
 _LANGS = ("python", "node", "curl")
@@ -336,7 +331,7 @@ def _display(name: str, value: Any) -> str | None:
     if value is None or value == "" or value == []:
         return None
     if name == "provider":
-        return _PROVIDER_NAMES.get(str(value), str(value))
+        return provider_title(str(value))
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

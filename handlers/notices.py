@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.broadcast import Announcement
 from bot.inventory import Change
+from bot.keys import provider_title
 from bot.redact import mask_any
 from handlers.render import (
     FALLBACK_MAX,
@@ -39,12 +40,6 @@ from handlers.render import (
 )
 
 log = structlog.get_logger(__name__)
-
-PROVIDERS = {"openai": "OpenAI", "azure": "Azure OpenAI", "anthropic": "Anthropic"}
-
-
-def _provider(name: str) -> str:
-    return PROVIDERS.get(name, name)
 
 
 def _when(days_left: int) -> str:
@@ -64,7 +59,7 @@ def _days(n: int) -> str:
 
 def announcement_text(a: Announcement) -> str:
     """The plain-text fallback (notifications, screen readers)."""
-    head = f"{a.model} ({_provider(a.provider)}) shuts down on {a.shutdown}, {_when(a.days_left)}."
+    head = f"{a.model} ({provider_title(a.provider)}) shuts down on {a.shutdown}, {_when(a.days_left)}."
     if a.kind == "update" and a.previous_shutdown is not None:
         head = f"{a.model}: shutdown moved from {a.previous_shutdown} to {a.shutdown}."
     tail = f" Replacement: {a.replacement}." if a.replacement else ""
@@ -102,7 +97,7 @@ def announcement_blocks(a: Announcement) -> list[Block]:
     blocks.append(
         fields(
             [
-                f"*Model*\n{code(a.model)} ({escape(_provider(a.provider))})",
+                f"*Model*\n{code(a.model)} ({escape(provider_title(a.provider))})",
                 f"*Shutdown*\n{a.shutdown} ({_days(a.days_left)})",
                 f"*Replacement*\n{code(a.replacement) if a.replacement else 'none named'}",
             ]
@@ -163,7 +158,7 @@ def changes_blocks(changes: Sequence[Change]) -> list[Block]:
     for (alias, fingerprint, provider), group in groupby(
         _ordered(changes), key=lambda c: (c.alias, c.fingerprint, c.provider)
     ):
-        head = f"*Key {escape(alias)}* (…{escape(fingerprint)}, {escape(_provider(provider))})"
+        head = f"*Key {escape(alias)}* (…{escape(fingerprint)}, {escape(provider_title(provider))})"
         chunk: list[str] = []
         for line in [head, *(_change_line(c) for c in group)]:
             if sum(len(x) + 1 for x in chunk) + len(line) > SECTION_MAX - 10:

