@@ -6,6 +6,14 @@ Retry-After) for the methods the bot uses, plus `response_url` endpoints under
 at it and read back `fake.calls`. Failures can be injected per method: a number of
 429s or 500s before the method succeeds again.
 
+Socket Mode too: `apps.connections.open` (app-level `xapp-` token in the Authorization
+header) answers a one-use `ws://` URL on the same server; the WebSocket says `hello`,
+records every frame the app sends back (`socket_acks`), and `socket_send(envelope)` pushes
+an envelope to the app. Shapes: the `hello` frame as Slack sends it (a slack-go debug log
+of a real connection), envelopes and acks as in python-slack-sdk's
+`tests/slack_sdk/socket_mode/mock_socket_mode_server.py` and `socket_mode/response.py`,
+and the `apps.connections.open` reply from its reference page.
+
 Like bolt-python's own mock Web API server, but aiohttp, port 0, and stateful enough for
 threads, reactions and views.
 """
@@ -20,16 +28,19 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 BOT_TOKEN = "xoxb-" + "-".join(["1111", "2222", "fakebottoken0000"])
 BOT_USER_ID = "UBOT00001"
 TEAM_ID = "T0FAKE001"
+APP_ID = "A0FAKE0001"
+SOCKET_PATH = "/socket-mode/link"
 
 
 @dataclass
@@ -57,6 +68,11 @@ class FakeSlack:
         # (channel, thread ts) -> messages that conversations.replies returns, parent first
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._ts = itertools.count(1)
+        # Socket Mode: every frame the app sent (acks), connections made, tickets not yet used
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_connections = 0
+        self._sockets: list[web.WebSocketResponse] = []
+        self._tickets: set[str] = set()
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,6 +85,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # conversations.replies and other reads
         app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_get(SOCKET_PATH, self._socket_link)
         return app
 
     async def start(self) -> FakeSlack:
@@ -83,7 +100,9 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
-        """Close the server."""
+        """Close the server (and any Socket Mode connection still open)."""
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -146,6 +165,39 @@ class FakeSlack:
             await asyncio.sleep(0.01)
         raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}")
 
+    async def wait_for_socket(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until the app has opened `count` Socket Mode connections (each one got `hello`)."""
+        deadline = time.monotonic() + timeout
+        while self.socket_connections < count:
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"expected {count} socket connection(s), got {self.socket_connections}"
+                )
+            await asyncio.sleep(0.01)
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any]:
+        """Wait until the app acknowledged this envelope over the socket; return the ack."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for ack in self.socket_acks:
+                if ack.get("envelope_id") == envelope_id:
+                    return ack
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no ack for envelope {envelope_id} within {timeout}s")
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Push one envelope to the app over its newest socket, from any loop or thread.
+
+        With `start_in_thread` the sockets belong to the fake's own loop, so the send hops
+        there and this waits for it.
+        """
+        loop = self._loop
+        if loop is not None and loop is not asyncio.get_running_loop():
+            future = asyncio.run_coroutine_threadsafe(self._socket_send(envelope), loop)
+            await asyncio.wrap_future(future)
+        else:
+            await self._socket_send(envelope)
+
     def fail_next(self, method: str, *statuses: int) -> None:
         """Make the next calls to `method` fail with these HTTP statuses (429 carries Retry-After: 1)."""
         self.failures[method].extend(statuses)
@@ -182,10 +234,24 @@ class FakeSlack:
                     {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
                 )
             return web.Response(status=status, text="upstream trouble")
-        if not token or not token.startswith("xox"):
+        if method == "apps.connections.open":
+            call.response = self._connections_open(auth)
+        elif not token or not token.startswith("xox"):
             return web.json_response({"ok": False, "error": "not_authed"})
-        call.response = self._reply(method, body)
+        else:
+            call.response = self._reply(method, body)
         return web.json_response(call.response)
+
+    def _connections_open(self, auth: str) -> dict[str, Any]:
+        # Slack takes the app-level token only in the Authorization header.
+        if not auth.startswith("Bearer "):
+            return {"ok": False, "error": "not_authed"}
+        if not auth.startswith("Bearer xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        url = f"ws://127.0.0.1:{self.port}{SOCKET_PATH}?ticket={ticket}&app_id={APP_ID}"
+        return {"ok": True, "url": url}
 
     def _reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -225,6 +291,40 @@ class FakeSlack:
         body = await self._decode(request)
         self.calls.append(Call("response", {**body, "_rid": request.match_info["rid"]}, None))
         return web.Response(text="ok")
+
+    async def _socket_link(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:  # each URL from apps.connections.open works once
+            return web.Response(status=401, text="invalid ticket")
+        self._tickets.discard(ticket)
+        ws = web.WebSocketResponse()  # answers the client's pings by itself
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self.socket_connections += 1
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {
+                    "host": "applink-fake",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self.socket_acks.append(json.loads(msg.data))
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _socket_send(self, envelope: dict[str, Any]) -> None:
+        if not self._sockets:
+            raise AssertionError("the app has no Socket Mode connection open")
+        await self._sockets[-1].send_json(envelope)
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
