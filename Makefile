@@ -21,8 +21,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # pytest's exit 5 means it collected no test: that is a broken suite, not a pass.
+# Tests run in parallel on up to 4 workers (pytest-xdist); the leak guard sees them all.
 test: lint
-	@$(BIN)/python -m pytest -q; rc=$$?; \
+	@$(BIN)/python -m pytest -q -n auto --maxprocesses 4; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no test ran" >&2; exit 1; fi; exit $$rc
 
 fmt: $(STAMP)

