@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt bench clean
 
+# pip's output goes to .venv/install.log and is shown only when the install fails.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@echo "installing model-access and its dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install -q --upgrade pip > $(VENV)/install.log 2>&1 \
+	  && $(BIN)/python -m pip install -q -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log >&2; echo "make: install failed (log above)" >&2; exit 1; }
 	@touch $(STAMP)
 
 run: $(STAMP)
