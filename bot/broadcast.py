@@ -162,8 +162,13 @@ def calendar(
     return sorted(rows, key=lambda r: (r.shutdown or date.max, rank.get(r.provider, 9), r.model))
 
 
-def due_notices(catalog: Catalog, day: date, thresholds: Iterable[int]) -> list[Notice]:
-    """The notices due on `day`: catalog models exactly `threshold` days before shutdown."""
+def due_notices(
+    catalog: Catalog,
+    day: date,
+    thresholds: Iterable[int],
+    live: Mapping[tuple[str, str], date] | None = None,
+) -> list[Notice]:
+    """The notices due on `day`: models exactly `threshold` days before shutdown."""
     marks = set(thresholds)
     return [
         Notice(
@@ -174,7 +179,7 @@ def due_notices(catalog: Catalog, day: date, thresholds: Iterable[int]) -> list[
             threshold=(row.shutdown - day).days,
             replacement=row.replacement,
         )
-        for row in calendar(catalog, day, None)
+        for row in calendar(catalog, day, None, live)
         if row.shutdown is not None and (row.shutdown - day).days in marks
     ]
 

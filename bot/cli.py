@@ -180,11 +180,11 @@ async def _run(args: argparse.Namespace) -> int:
             _emit(listed.to_json()) if args.json else print(textview.models(listed))
             return 0 if any(k.ok for k in listed.keys) else 1
         if args.command == "deprecations":
-            rows = engine.deprecations(args.within)
+            rows = await engine.deprecations(args.within)
             _emit([r.to_json() for r in rows]) if args.json else print(textview.deprecations(rows))
             return 0
         if args.command == "notices":
-            due = engine.notices(args.now)
+            due = await engine.notices(args.now)
             _emit([n.to_json() for n in due]) if args.json else print(textview.notices(due))
             return 0
     finally:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot import broadcast, diagnose, redact
+from bot import broadcast, diagnose, inventory, redact
 from bot.cache import Cache
 from bot.catalog import ENDPOINTS, Catalog, CatalogError
 from bot.classify import Classifier
@@ -164,15 +164,26 @@ class Engine:
         listed = await self.prober.models(keys, refresh=refresh)
         return ModelsReport(keys=listed, cache=self.cache.status)
 
-    def deprecations(self, within_days: int | None = None) -> list[Deprecation]:
-        """The deprecation calendar, soonest shutdown first."""
+    async def deprecations(self, within_days: int | None = None) -> list[Deprecation]:
+        """The deprecation calendar, soonest shutdown first; the providers' own dates win."""
         if within_days is not None and within_days < 0:
             raise UsageError("--within takes a number of days, 0 or more")
-        return broadcast.calendar(self.catalog, self.today(), within_days)
+        live = await self.live_shutdowns()
+        return broadcast.calendar(self.catalog, self.today(), within_days, live)
 
-    def notices(self, day: date | None = None) -> list[Notice]:
+    async def notices(self, day: date | None = None) -> list[Notice]:
         """The deprecation notices due on a day (default today)."""
-        return broadcast.due_notices(self.catalog, day or self.today(), self.config.notice_days)
+        live = await self.live_shutdowns()
+        return broadcast.due_notices(
+            self.catalog, day or self.today(), self.config.notice_days, live
+        )
+
+    async def live_shutdowns(self) -> dict[tuple[str, str], date]:
+        """Shutdown dates the keys' own models lists gave at the last inventory pass.
+
+        Empty until the inventory has run (or without Redis): the catalog's dates stand.
+        """
+        return inventory.live_dates(await inventory.load_snapshots(self.cache, self.keys))
 
     async def health(self) -> list[KeyHealth]:
         """Each key's last probe, models count and recent failures (for App Home and `keys`)."""

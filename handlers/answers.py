@@ -77,9 +77,9 @@ class Answers:
         """Parse slash text with the catalog's help."""
         return parse.parse(text, self.is_model)
 
-    # -- answers that need no I/O (given in the acknowledgement itself) ------------------------
+    # -- answers given in the acknowledgement itself (no provider call) -----------------------
 
-    def immediate(self, request: parse.Command, user_id: str | None) -> Reply | None:
+    async def immediate(self, request: parse.Command, user_id: str | None) -> Reply | None:
         """The reply for requests answered at once (help, errors, explain, calendar), else None."""
         if isinstance(request, parse.Help):
             return render_lists.help_text(admin=self.is_admin(user_id), unknown=request.unknown)
@@ -88,7 +88,7 @@ class Answers:
         if isinstance(request, parse.Explain):
             return self.explain(request)
         if isinstance(request, parse.Deprecations):
-            rows = self.engine.deprecations(request.days)
+            rows = await self.engine.deprecations(request.days)
             return render_lists.deprecations(rows, request.days, self.engine.today())
         if isinstance(request, parse.Keys) and not self.is_admin(user_id):
             return render_lists.not_admin("`/model-access keys`")
@@ -121,7 +121,7 @@ class Answers:
             return refused.reply
         except ModelAccessError as exc:
             return render_lists.notice(f"🤔 {escape(str(exc))}")
-        quick = self.immediate(request, user_id)
+        quick = await self.immediate(request, user_id)
         return quick if quick is not None else render_lists.help_text(admin=False)
 
     async def checked(

@@ -52,7 +52,7 @@ def register(app: AsyncApp, answers: Answers) -> None:
         answers.metrics.commands.labels(f"command_{kind}").inc()
         log.info("command_received", sub=kind)
         try:
-            quick = answers.immediate(request, user_id)
+            quick = await answers.immediate(request, user_id)
         except Exception:
             log.exception("answer_failed", where=f"command_{kind}")
             answers.metrics.errors.labels(f"command_{kind}").inc()

@@ -17,7 +17,7 @@ log = structlog.get_logger(__name__)
 async def build_home(answers: Answers) -> dict[str, Any]:
     """The Home view from the engine's current health, calendar and ask counts."""
     engine = answers.engine
-    shutdowns = engine.deprecations(HOME_SHUTDOWN_DAYS)
+    shutdowns = await engine.deprecations(HOME_SHUTDOWN_DAYS)
     asks = await engine.ask_counts([r.model for r in shutdowns])
     health = await engine.health()
     return home(health, shutdowns, asks, engine.today(), cache=engine.cache.status)

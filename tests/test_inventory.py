@@ -208,6 +208,25 @@ async def test_live_shutdown_dates_from_the_inventory_drive_notices(
     assert f"prod (…{key.fingerprint})" in str(slack.of("chat.postMessage")[0].body["blocks"])
 
 
+async def test_the_calendar_and_notices_use_the_live_dates_the_inventory_saw(
+    redis_url: str, cache_prefix: str, tmp_path: Path, clock: Clock, slack: FakeSlack
+) -> None:
+    """`deprecations` and `notices` (CLI, slash command, App Home) agree with the broadcasts."""
+    catalog = catalog_of(tmp_path, [model("gpt-5", None)])
+    shutdown = DAY0 + timedelta(days=30)
+    key = make_key("prod")
+    spec = {"id": "gpt-5", "shutdown_date": shutdown.isoformat()}
+    async with FakeOpenAI(accounts=[Account(key.secret.get_secret_value(), models=[spec])]) as fake:
+        keys = [make_key("prod", fake.base_url)]
+        async with engine_on(redis_url, cache_prefix, catalog, clock, keys=keys) as engine:
+            assert await engine.deprecations() == []  # the catalog alone has no date
+            await inventory_pass(engine, publisher(slack))
+            rows = await engine.deprecations(within_days=90)
+            due = await engine.notices()
+    assert [(r.model, r.shutdown) for r in rows] == [("gpt-5", shutdown)]
+    assert [(n.model, n.threshold) for n in due] == [("gpt-5", 30)]
+
+
 async def test_racing_workers_take_a_pending_record_once(cache: Cache) -> None:
     """Twenty workers taking the same pending record at once: exactly one gets the lease."""
     now = at(DAY0)
