@@ -1,30 +1,29 @@
 """Error text or SDK exception -> cause -> Diagnosis.
 
-Two steps. The taxonomy's matchers score every cause against the evidence (status, type, code,
-message, Retry-After, exception name) and the best sum wins. Then the catalog narrows the
-model causes, because the providers word them alike: a not-found about a retired model, a
-near miss of a real id, a fine-tune, a model on the wrong endpoint or a gated model are told
-apart by what we know about the model, not by the message.
+Two steps. The taxonomy's matchers (bot/rules.py) score every cause against the evidence
+(status, type, code, message, Retry-After, exception name) and the best sum wins. Then the
+catalog narrows the model causes, because the providers word them alike: a not-found about a
+retired model, a near miss of a real id (bot/suggest.py), a fine-tune, a model on the wrong
+endpoint or a gated model are told apart by what we know about the model, not by the message.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 
 import structlog
-from rapidfuzz.distance import OSA
 
 from bot import parse
 from bot.catalog import Catalog, ModelEntry
 from bot.parse import Evidence
 from bot.redact import ROTATION_PAGES, find, mask
 from bot.results import Diagnosis
-from bot.taxonomy import Matcher, Taxonomy
+from bot.rules import Rules
+from bot.suggest import Suggester
+from bot.taxonomy import Taxonomy
 
 log = structlog.get_logger(__name__)
 
@@ -48,117 +47,6 @@ _PREFILTER = (
 PREFILTER_WORDS: tuple[str, ...] = tuple(_PREFILTER.split("|"))
 
 _FT = re.compile(r"^ft:|:ft-", re.IGNORECASE)
-_DATEISH = re.compile(r"^(?:\d{4,8}|latest|preview|\d{4,8}(?:latest|preview))$")
-_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
-
-
-@lru_cache(maxsize=4096)
-def _norm(model: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", model.lower())
-
-
-@lru_cache(maxsize=4096)
-def _tokens(model: str) -> frozenset[str]:
-    return frozenset(t for t in _SPLIT.split(model.lower()) if t)
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """The evidence in the shape rules compare against (all lowercase)."""
-
-    hay: str  # message and scanned text
-    code: str | None  # the provider's code field
-    codes: frozenset[str]  # everything that may stand for a code
-    types: frozenset[str]  # everything that may stand for a type
-
-    @classmethod
-    def of(cls, ev: Evidence) -> _Facts:
-        code = ev.error_code.lower() if ev.error_code else None
-        kind = ev.error_type.lower() if ev.error_type else None
-        tokens = frozenset(t.lower() for t in ev.tokens)
-        # A specific code (Anthropic's details.error_code, OpenAI's code) outranks the broad
-        # type; without one, older bodies put the code in `type` (insufficient_quota).
-        codes = tokens | ({code} if code else {kind} if kind else set())
-        types = tokens | {v for v in (kind, code) if v}
-        return cls(
-            hay="\n".join(s for s in (ev.message, ev.text) if s).lower(),
-            code=code,
-            codes=frozenset(codes),
-            types=frozenset(types),
-        )
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """One taxonomy matcher, prepared for fast matching."""
-
-    cause: str
-    order: int
-    provider: str | None
-    statuses: frozenset[int]
-    types: frozenset[str]
-    codes: frozenset[str]
-    exceptions: frozenset[str]
-    literals: tuple[str, ...]
-    regexes: tuple[re.Pattern[str], ...]
-    retry_after: bool | None
-    standalone: bool
-
-    @classmethod
-    def build(cls, cause: str, order: int, m: Matcher) -> _Rule:
-        literals = tuple(p.lower() for p in m.message if not p.startswith("re:"))
-        regexes = tuple(re.compile(p[3:], re.IGNORECASE) for p in m.message if p.startswith("re:"))
-        return cls(
-            cause=cause,
-            order=order,
-            provider=m.provider,
-            statuses=frozenset(m.http_status),
-            types=frozenset(t.lower() for t in m.error_type),
-            codes=frozenset(c.lower() for c in m.error_code),
-            exceptions=frozenset(m.exception),
-            literals=literals,
-            regexes=regexes,
-            retry_after=m.retry_after,
-            standalone=m.standalone,
-        )
-
-    def score(self, ev: Evidence, facts: _Facts) -> tuple[int, bool]:
-        """(points, message matched) when every constraint holds, else (0, False)."""
-        if self.provider and ev.provider and self.provider != ev.provider:
-            return 0, False
-        points = 0
-        if self.statuses:
-            if ev.http_status not in self.statuses:
-                return 0, False
-            points += 1
-        if self.types:
-            if not self.types & facts.types:
-                return 0, False
-            points += 2
-        if self.codes:
-            if facts.code in self.codes:
-                points += 5  # the provider's own code names the cause
-            elif self.codes & facts.codes:
-                points += 3
-            else:
-                return 0, False
-        if self.exceptions:
-            if ev.exception not in self.exceptions:
-                return 0, False
-            points += 3
-        said = False
-        if self.literals or self.regexes:
-            said = any(lit in facts.hay for lit in self.literals) or any(
-                r.search(facts.hay) for r in self.regexes
-            )
-            if not said:
-                return 0, False
-            points += 4
-        if self.retry_after is not None:
-            if ev.retry_after is not self.retry_after:
-                return 0, False
-            points += 1
-        return points, said
 
 
 class Classifier:
@@ -174,31 +62,8 @@ class Classifier:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self._today = today or (lambda: datetime.now(UTC).date())
-        self._rules: list[_Rule] = []
-        known: set[str] = set()
-        for order, cause in enumerate(taxonomy.entries()):
-            for m in cause.matchers:
-                self._rules.append(_Rule.build(cause.id, order, m))
-                known.update(m.error_code)
-                known.update(m.error_type)
-        # Only tokens that cannot be an ordinary word prove anything on their own.
-        distinctive = sorted(
-            (t for t in known if "_" in t or any(c.isupper() for c in t[1:])), key=len, reverse=True
-        )
-        self._tokens = re.compile(
-            r"\b(?:" + "|".join(re.escape(t) for t in distinctive) + r")\b"
-            if distinctive
-            else r"(?!)"
-        )
-        self._names: list[str] = [
-            name for model in catalog.entries() for name in (model.id, *model.aliases)
-        ]
-        self._retired_on: dict[str, date] = {
-            name: model.shutdown
-            for model in catalog.entries()
-            if model.shutdown is not None
-            for name in model.names
-        }
+        self._rules = Rules(taxonomy)
+        self._suggester = Suggester(catalog)
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -235,7 +100,7 @@ class Classifier:
         """
         if isinstance(retry_after, (int, float)) and not isinstance(retry_after, bool):
             retry_after = retry_after < 3600
-        inner = parse.extract(message or "", self._tokens) if message else Evidence()
+        inner = parse.extract(message or "", self._rules.tokens) if message else Evidence()
         ev = Evidence(
             text=inner.text or "",
             message=inner.message or message or "",
@@ -276,28 +141,14 @@ class Classifier:
         Only near misses are offered (case, separators, a date suffix, a slip or two that keeps
         the version numbers), so a non-empty answer means "probably a typo".
         """
-        if not model.strip():
-            return []
-        today = self._today()
-        ranked: dict[str, float] = {}
-        for bonus, names in ((1000.0, available or ()), (0.0, self._names)):
-            for name in names:
-                if name == model or name in ranked:
-                    continue
-                score = _near_miss_score(model, name)
-                if score is not None:
-                    # Models that can still be called come before retired ones.
-                    gone = self._retired_on.get(name)
-                    ranked[name] = score + bonus - (500.0 if gone and gone <= today else 0.0)
-        best = sorted(ranked.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
-        return [name for name, _ in best[:limit]]
+        return self._suggester.did_you_mean(model, available, today=self._today(), limit=limit)
 
     # -- internals -----------------------------------------------------------------------------
 
     def _explain(self, text: str) -> Diagnosis:
         if not text or not self.prefilter(text):
             return self.taxonomy.diagnosis("not_an_error")
-        ev = parse.extract(text, self._tokens)
+        ev = parse.extract(text, self._rules.tokens)
         d = self._diagnose(ev, None, from_probe=False)
         # The part of a huge paste that was read (head and tail) is the part we check for keys;
         # the whole-message secret guard of the help channel covers the rest.
@@ -356,27 +207,10 @@ class Classifier:
             available=available,
         )
 
-    def _score(self, ev: Evidence) -> tuple[str | None, bool]:
-        """The best cause by matcher points, and whether a standalone phrase was seen."""
-        facts = _Facts.of(ev)
-        totals: dict[str, int] = {}
-        order: dict[str, int] = {}
-        standalone = False
-        for rule in self._rules:
-            points, said = rule.score(ev, facts)
-            if points:
-                totals[rule.cause] = totals.get(rule.cause, 0) + points
-                order[rule.cause] = rule.order
-                standalone = standalone or (said and rule.standalone)
-        if not totals:
-            return None, False
-        best = max(totals, key=lambda c: (totals[c], -order[c]))
-        return best, standalone
-
     def _diagnose(
         self, ev: Evidence, available: Sequence[str] | None, *, from_probe: bool
     ) -> Diagnosis:
-        cause, standalone = self._score(ev)
+        cause, standalone = self._rules.best(ev)
         if not from_probe and not (ev.structured or standalone):
             return self.taxonomy.diagnosis("not_an_error")
         cause = cause or "unknown"
@@ -504,49 +338,3 @@ def _retry_after_header(exc: BaseException, status: int) -> bool | float | None:
                 return True
             return seconds
     return False if status == 429 else None
-
-
-def _near_miss_score(query: str, candidate: str) -> float | None:
-    """How surely `candidate` is what someone meant by `query`, or None if it is no near miss.
-
-    100 when only case and separators differ; mid-90s when a date, `latest` or `preview`
-    suffix is missing or a short one is extra; about 90 for one or two slips of the keyboard
-    that leave the version numbers alone.
-    """
-    q, c = _norm(query), _norm(candidate)
-    if not q or not c:
-        return None
-    if q == c:
-        return 100.0
-    if len(q) >= 4 and c.startswith(q) and _suffix_like(c[len(q) :]):
-        return 96.0 - min(3.0, (len(c) - len(q)) / 4)
-    if len(c) >= 4 and q.startswith(c) and _suffix_like(q[len(c) :]):
-        return 94.0
-    tq = _tokens(query)
-    if len(tq) >= 2 and tq == _tokens(candidate):
-        return 93.0
-    if _versions(query) != _versions(candidate):
-        # claude-4-sonnet is not a slip of claude-3-sonnet: version numbers name other models.
-        return None
-    distance = OSA.distance(q, c)
-    if distance == 1 and len(q) >= 4:
-        return 92.0
-    if distance == 2 and len(q) >= 8:
-        return 89.0
-    if len(q) >= 6:
-        # A slip plus a missing date suffix: claude-3-5-sonet -> claude-3-5-sonnet-20241022.
-        for cut in (len(q) - 1, len(q), len(q) + 1):
-            if _DATEISH.match(c[cut:]) and OSA.distance(q, c[:cut]) <= 1:
-                return 90.0
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _versions(model: str) -> tuple[str, ...]:
-    """The short numbers in an id (4, 3.5 -> 3 5), leaving out dates and long snapshots."""
-    return tuple(n for n in re.findall(r"\d+", model) if len(n) <= 3)
-
-
-def _suffix_like(rest: str) -> bool:
-    """A normalised tail that only dates or labels a snapshot (or is at most two characters)."""
-    return len(rest) <= 2 or bool(_DATEISH.match(rest))
