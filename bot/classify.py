@@ -17,13 +17,15 @@ from typing import Any
 import structlog
 
 from bot import parse
-from bot.catalog import Catalog, ModelEntry
+from bot.catalog import Catalog, CatalogError, ModelEntry
+from bot.config import AppConfig
+from bot.errors import ConfigError
 from bot.parse import Evidence
 from bot.redact import ROTATION_PAGES, find, mask
 from bot.results import Diagnosis
 from bot.rules import Rules
 from bot.suggest import Suggester
-from bot.taxonomy import Taxonomy
+from bot.taxonomy import Taxonomy, TaxonomyError
 
 log = structlog.get_logger(__name__)
 
@@ -338,3 +340,13 @@ def _retry_after_header(exc: BaseException, status: int) -> bool | float | None:
                 return True
             return seconds
     return False if status == 429 else None
+
+
+def load_knowledge(config: AppConfig) -> tuple[Catalog, Taxonomy]:
+    """The bundled catalog and taxonomy, extended by the operator's files; ConfigError on bad data."""
+    try:
+        catalog = Catalog.load(config.catalog_file)
+        taxonomy = Taxonomy.load()
+    except (CatalogError, TaxonomyError) as exc:
+        raise ConfigError(str(exc)) from None
+    return catalog, taxonomy

@@ -16,7 +16,6 @@ from bot import __version__, textview
 from bot import log as logsetup
 from bot.catalog import ENDPOINTS
 from bot.config import load_env
-from bot.engine import Engine
 from bot.errors import ModelAccessError
 
 MANIFEST = "deploy/slack-app-manifest.yaml"
@@ -149,16 +148,17 @@ def _read_text(parts: Sequence[str]) -> str:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    if args.command == "explain":
-        config_file = args.config or load_env().MODEL_ACCESS_CONFIG
+    if args.command == "explain":  # offline: no engine, no Redis, no SDKs to import
+        from bot.classify import Classifier, load_knowledge
         from bot.config import load_app_config
 
-        catalog, taxonomy = Engine.load_knowledge(load_app_config(config_file))
-        from bot.classify import Classifier
-
+        config_file = args.config or load_env().MODEL_ACCESS_CONFIG
+        catalog, taxonomy = load_knowledge(load_app_config(config_file))
         d = Classifier(catalog, taxonomy).explain(_read_text(args.text))
         _emit(d.to_json()) if args.json else print(textview.diagnosis(d))
         return 0
+    from bot.engine import Engine
+
     engine = await Engine.build(
         keys_file=args.keys,
         config_file=args.config,

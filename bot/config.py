@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import yamlfile
 from bot.errors import ConfigError
+from bot.yamlfile import describe_validation_error
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -65,29 +66,15 @@ class AppConfig(BaseModel):
         return tuple(sorted(set(days), reverse=True))
 
 
-def describe_validation_error(source: str, err: ValidationError) -> str:
-    """One line naming the file and the first offending field."""
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field"
-    return f"{source}: {where}: {msg}"
-
-
 def read_yaml(path: Path, what: str) -> Any:
     """Read a YAML file, turning every failure into a one-line ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return yamlfile.read(path).data
     except OSError as exc:
         raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}{line}: {problem}") from None
+    except yamlfile.YamlSyntaxError as exc:
+        line = f":{exc.line}" if exc.line is not None else ""
+        raise ConfigError(f"{path}{line}: {exc.problem or 'invalid YAML'}") from None
 
 
 def load_app_config(path: Path | None) -> AppConfig:

@@ -14,15 +14,15 @@ from pathlib import Path
 
 from bot import broadcast, diagnose, inventory, redact
 from bot.cache import Cache
-from bot.catalog import ENDPOINTS, Catalog, CatalogError
-from bot.classify import Classifier
+from bot.catalog import ENDPOINTS, Catalog
+from bot.classify import Classifier, load_knowledge
 from bot.config import AppConfig, Env, load_app_config, load_env
-from bot.errors import ConfigError, UsageError
+from bot.errors import UsageError
 from bot.keys import Key, load_keys, require_keys, select
 from bot.log import get_logger
 from bot.probe import Prober
 from bot.results import CheckReport, Deprecation, Diagnosis, KeyHealth, ModelsReport, Notice
-from bot.taxonomy import Taxonomy, TaxonomyError
+from bot.taxonomy import Taxonomy
 
 Clock = Callable[[], datetime]
 log = get_logger(__name__)
@@ -57,15 +57,10 @@ class Engine:
             clock=self.clock,
         )
 
-    @classmethod
-    def load_knowledge(cls, config: AppConfig) -> tuple[Catalog, Taxonomy]:
+    @staticmethod
+    def load_knowledge(config: AppConfig) -> tuple[Catalog, Taxonomy]:
         """The bundled catalog and taxonomy, extended by the operator's files; ConfigError on bad data."""
-        try:
-            catalog = Catalog.load(config.catalog_file)
-            taxonomy = Taxonomy.load()
-        except (CatalogError, TaxonomyError) as exc:
-            raise ConfigError(str(exc)) from None
-        return catalog, taxonomy
+        return load_knowledge(config)
 
     @classmethod
     async def build(
@@ -90,7 +85,7 @@ class Engine:
         keys = load_keys(keys_file or env.MODEL_ACCESS_KEYS_FILE, environ)
         if needs_keys:
             require_keys(keys)
-        catalog, taxonomy = cls.load_knowledge(config)
+        catalog, taxonomy = load_knowledge(config)
         if cache is None:
             cache = await Cache.connect(env.REDIS_URL, prefix=cache_prefix)
         return cls(env, config, keys, catalog, taxonomy, cache, clock)

@@ -24,9 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config import describe_validation_error, read_yaml
+from bot.config import read_yaml
 from bot.errors import ConfigError, UsageError
 from bot.redact import fingerprint as _fingerprint
+from bot.yamlfile import describe_validation_error
 
 ProviderName = Literal["openai", "azure", "anthropic", "openai-compatible"]
 

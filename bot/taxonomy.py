@@ -9,15 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.keys import provider_title
+from bot import yamlfile
 from bot.results import Diagnosis, Fix
+from bot.template import check_template, render
+
+__all__ = [
+    "BUNDLED",
+    "CAUSES",
+    "CauseEntry",
+    "CauseOverride",
+    "FixSpec",
+    "Matcher",
+    "ProviderScope",
+    "Taxonomy",
+    "TaxonomyError",
+    "UnknownCause",
+    "render",
+]
 
 BUNDLED = Path(__file__).parent / "data" / "taxonomy.yaml"
 
@@ -45,28 +58,9 @@ CAUSES: tuple[str, ...] = (
     "not_an_error",
 )
 
-PLACEHOLDERS: tuple[str, ...] = (
-    "model",
-    "replacement",
-    "endpoint",
-    "provider",
-    "shutdown",
-    "suggestion",
-)
-# What a placeholder reads as when its value is unknown (outside an optional [...] part).
-_DEFAULTS: dict[str, str] = {
-    "model": "the model",
-    "replacement": "a current model",
-    "endpoint": "its own",
-    "provider": "the provider",
-    "shutdown": "its shutdown date",
-    "suggestion": "the closest real id",
-}
 ProviderScope = Literal["openai", "azure", "anthropic", "openai-compatible"]
 _LANGS = ("python", "node", "curl")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 class TaxonomyError(Exception):
@@ -78,17 +72,6 @@ class UnknownCause(TaxonomyError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown cause"
-
-
-def _check_template(text: str) -> str:
-    """Reject unknown placeholders and nested or unbalanced optional parts."""
-    for name in _PLACEHOLDER.findall(text):
-        if name not in PLACEHOLDERS:
-            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join(PLACEHOLDERS)})")
-    stripped = _OPTIONAL.sub("", text)
-    if "[" in stripped or "]" in stripped:
-        raise ValueError("optional parts in [...] must be balanced and not nested")
-    return text
 
 
 # A quantifier right after a group that itself holds a quantifier is the classic
@@ -123,7 +106,7 @@ class FixSpec(BaseModel):
     @field_validator("title", "detail")
     @classmethod
     def _template(cls, text: str) -> str:
-        return _check_template(text.strip())
+        return check_template(text.strip())
 
     @field_validator("code")
     @classmethod
@@ -202,7 +185,7 @@ class CauseEntry(BaseModel):
     @field_validator("meaning", "title")
     @classmethod
     def _template(cls, text: str) -> str:
-        return _check_template(" ".join(text.split()))
+        return check_template(" ".join(text.split()))
 
 
 class CauseOverride(BaseModel):
@@ -222,7 +205,7 @@ class CauseOverride(BaseModel):
     @field_validator("meaning", "title")
     @classmethod
     def _template(cls, text: str | None) -> str | None:
-        return None if text is None else _check_template(" ".join(text.split()))
+        return None if text is None else check_template(" ".join(text.split()))
 
 
 class _File(BaseModel):
@@ -232,141 +215,49 @@ class _File(BaseModel):
     causes: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-# -- YAML with line numbers -----------------------------------------------------------------
+# -- reading files ---------------------------------------------------------------------------
 
 
-def _read(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
-    """Parse YAML and remember the line of every mapping key and sequence item."""
+def _parse_file(path: Path) -> tuple[_File, yamlfile.Document]:
     try:
-        text = path.read_text(encoding="utf-8")
+        document = yamlfile.read(path)
     except OSError as exc:
         raise TaxonomyError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise TaxonomyError(f"{path}{where}: {problem}") from None
-    lines: dict[tuple[str | int, ...], int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines
-
-
-def _index_lines(
-    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]
-) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*path, key), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), lines)
-
-
-def _describe(
-    path: Path,
-    lines: Mapping[tuple[str | int, ...], int],
-    prefix: tuple[str | int, ...],
-    err: ValidationError,
-) -> TaxonomyError:
-    first = err.errors()[0]
-    loc = (*prefix, *first["loc"])
-    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
-    field = ".".join(str(p) for p in loc) or "(top level)"
-    msg = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-    where = f" line {line}" if line is not None else ""
-    return TaxonomyError(f"{path}{where}: {field}: {msg}")
-
-
-def _parse_file(path: Path) -> tuple[_File, dict[tuple[str | int, ...], int]]:
-    data, lines = _read(path)
-    if not isinstance(data, dict):
+    except yamlfile.YamlSyntaxError as exc:
+        where = f" line {exc.line}" if exc.line is not None else ""
+        raise TaxonomyError(f"{path}{where}: {exc.problem or 'invalid YAML'}") from None
+    if not isinstance(document.data, dict):
         raise TaxonomyError(f"{path} line 1: (top level): must be a mapping with 'causes'")
     try:
-        return _File.model_validate(data), lines
+        return _File.model_validate(document.data), document
     except ValidationError as err:
-        raise _describe(path, lines, (), err) from None
+        raise _invalid(path, document, (), err) from None
 
 
-def _entry(
-    path: Path, lines: Mapping[tuple[str | int, ...], int], cause: str, raw: dict[str, Any]
-) -> CauseEntry:
+def _invalid(
+    path: Path, document: yamlfile.Document, within: yamlfile.Loc, err: ValidationError
+) -> TaxonomyError:
+    return TaxonomyError(
+        yamlfile.describe_validation_error(str(path), err, within=within, document=document)
+    )
+
+
+def _entry(path: Path, document: yamlfile.Document, cause: str, raw: dict[str, Any]) -> CauseEntry:
     try:
         return CauseEntry.model_validate({**raw, "id": cause})
     except ValidationError as err:
-        raise _describe(path, lines, ("causes", cause), err) from None
+        raise _invalid(path, document, ("causes", cause), err) from None
 
 
 def _override(
-    path: Path,
-    lines: Mapping[tuple[str | int, ...], int],
-    base: CauseEntry,
-    raw: dict[str, Any],
+    path: Path, document: yamlfile.Document, base: CauseEntry, raw: dict[str, Any]
 ) -> CauseEntry:
     try:
         change = CauseOverride.model_validate(raw)
-    except ValidationError as err:
-        raise _describe(path, lines, ("causes", base.id), err) from None
-    merged = {**base.model_dump(), **change.model_dump(exclude_unset=True)}
-    try:
+        merged = {**base.model_dump(), **change.model_dump(exclude_unset=True)}
         return CauseEntry.model_validate(merged)
     except ValidationError as err:
-        raise _describe(path, lines, ("causes", base.id), err) from None
-
-
-# -- formatting -----------------------------------------------------------------------------
-
-
-def _display(name: str, value: Any) -> str | None:
-    if value is None or value == "" or value == []:
-        return None
-    if name == "provider":
-        return provider_title(str(value))
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def render(template: str, values: Mapping[str, Any]) -> str:
-    """Fill placeholders; drop [optional parts] whose placeholders have no value.
-
-    Only the known placeholder names are substituted (no attribute access, no format specs),
-    so user-controlled values cannot reach anything but the text.
-    """
-    shown = {name: _display(name, values.get(name)) for name in PLACEHOLDERS}
-
-    def optional(match: re.Match[str]) -> str:
-        part = match.group(1)
-        if any(shown.get(n) is None for n in _PLACEHOLDER.findall(part)):
-            return ""
-        return part
-
-    text = _OPTIONAL.sub(optional, template)
-    out: list[str] = []
-    pos = 0
-    for match in _PLACEHOLDER.finditer(text):
-        out.append(text[pos : match.start()])
-        name = match.group(1)
-        value = shown.get(name)
-        if value is None:
-            value = _DEFAULTS.get(name, "")
-            before = "".join(out).rstrip()
-            if not before or before.endswith((".", ":", "!", "?")):
-                value = value[:1].upper() + value[1:]
-        out.append(value)
-        pos = match.end()
-    out.append(text[pos:])
-    return re.sub(r" {2,}", " ", "".join(out)).replace(" .", ".").replace(" ,", ",").strip()
+        raise _invalid(path, document, ("causes", base.id), err) from None
 
 
 # -- the taxonomy ---------------------------------------------------------------------------
@@ -386,21 +277,21 @@ class Taxonomy:
     @classmethod
     def from_files(cls, bundled: Path, extra_file: Path | None = None) -> Taxonomy:
         """Load a base file (every contract cause required) and an optional operator file."""
-        base, lines = _parse_file(bundled)
+        base, document = _parse_file(bundled)
         entries: dict[str, CauseEntry] = {}
         for cause, raw in base.causes.items():
-            entries[cause] = _entry(bundled, lines, cause, raw if isinstance(raw, dict) else {})
+            entries[cause] = _entry(bundled, document, cause, raw if isinstance(raw, dict) else {})
         missing = [c for c in CAUSES if c not in entries]
         if missing:
             raise TaxonomyError(f"{bundled}: causes: missing entries for {', '.join(missing)}")
         if extra_file is not None:
-            extra, extra_lines = _parse_file(extra_file)
+            extra, extra_document = _parse_file(extra_file)
             for cause, raw in extra.causes.items():
                 raw = raw if isinstance(raw, dict) else {}
                 if cause in entries:
-                    entries[cause] = _override(extra_file, extra_lines, entries[cause], raw)
+                    entries[cause] = _override(extra_file, extra_document, entries[cause], raw)
                 else:
-                    entries[cause] = _entry(extra_file, extra_lines, cause, raw)
+                    entries[cause] = _entry(extra_file, extra_document, cause, raw)
         ordered = {c: entries[c] for c in CAUSES}
         ordered.update({c: e for c, e in entries.items() if c not in ordered})
         return cls(ordered)
