@@ -69,6 +69,12 @@ def read(path: Path, *, fast: bool = False) -> Document:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise YamlSyntaxError(line, getattr(exc, "problem", None), str(exc)) from None
+    except ValueError as exc:  # PyYAML builds 2026-13-01 as a date and date() refuses it
+        problem = f"a value that is not a real date or time ({exc})"
+        raise YamlSyntaxError(None, problem, problem) from None
+    except RecursionError:  # `a: &x [*x]`: an alias inside its own anchor
+        problem = "an alias refers to the node that contains it"
+        raise YamlSyntaxError(None, problem, problem) from None
     return Document(root, data)
 
 

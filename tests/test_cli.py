@@ -96,3 +96,22 @@ def test_missing_keys_env_var_names_alias_and_field(tmp_path: Path) -> None:
     assert_one_line_error(
         proc, "key 'prod': api_key_env: environment variable PROD_OPENAI_KEY is not set"
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ("broadcast_channel: 2026-13-01\n", "not a real date"),
+        ("catalog_file: ./catalog.yaml\n", "alias refers to the node that contains it"),
+    ],
+    ids=["impossible-date", "self-referencing-alias"],
+)
+def test_yaml_that_cannot_be_built_is_a_one_line_error(
+    tmp_path: Path, config: str, needle: str
+) -> None:
+    """A date that does not exist, or an alias inside its own anchor, names the file; no traceback."""
+    (tmp_path / "catalog.yaml").write_text("models: &loop [*loop]\n")
+    path = tmp_path / "ma.yaml"
+    path.write_text(config)
+    proc = run("--config", str(path), "deprecations", env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert_one_line_error(proc, needle)
