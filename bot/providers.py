@@ -114,6 +114,21 @@ class Adapter(ABC):
         """The free invalid-parameter request (real=False) or the smallest real one; None: skipped."""
 
 
+def _transport(
+    exc: Exception, request: str, timeout: type[Exception], connection: type[Exception]
+) -> Call | None:
+    """A timeout or a connection failure (the SDK's own class or httpx's), else None.
+
+    The SDK's timeout class subclasses its connection class, so timeouts are tested first.
+    """
+    if isinstance(exc, timeout | httpx2.TimeoutException):
+        return Call(request=request, outcome="timeout")
+    if isinstance(exc, connection | httpx2.HTTPError):
+        cause = exc.__cause__ or exc
+        return Call(request=request, outcome="connection", message=short(str(cause), 120))
+    return None
+
+
 # -- OpenAI and OpenAI-compatible gateways, Azure -----------------------------------------------
 
 
@@ -121,11 +136,9 @@ def translate_openai(exc: Exception, request: str) -> Call:
     """openai SDK exception -> Call, from its fields (status_code, type, code, param, body)."""
     import openai
 
-    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
-        return Call(request=request, outcome="timeout")
-    if isinstance(exc, openai.APIConnectionError | httpx2.HTTPError):
-        cause = exc.__cause__ or exc
-        return Call(request=request, outcome="connection", message=short(str(cause), 120))
+    transport = _transport(exc, request, openai.APITimeoutError, openai.APIConnectionError)
+    if transport is not None:
+        return transport
     if isinstance(exc, openai.APIStatusError | openai.APIResponseValidationError):
         body = exc.body if isinstance(exc.body, dict) else {}
         message = body.get("message") if isinstance(body.get("message"), str) else None
@@ -319,11 +332,9 @@ def translate_anthropic(exc: Exception, request: str) -> Call:
     """anthropic SDK exception -> Call, from its fields (status_code, type, error_code, api_message)."""
     import anthropic
 
-    if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
-        return Call(request=request, outcome="timeout")
-    if isinstance(exc, anthropic.APIConnectionError | httpx2.HTTPError):
-        cause = exc.__cause__ or exc
-        return Call(request=request, outcome="connection", message=short(str(cause), 120))
+    transport = _transport(exc, request, anthropic.APITimeoutError, anthropic.APIConnectionError)
+    if transport is not None:
+        return transport
     if isinstance(exc, anthropic.APIStatusError):
         headers = exc.response.headers
         return Call(
