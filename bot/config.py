@@ -69,7 +69,7 @@ class AppConfig(BaseModel):
 def read_yaml(path: Path, what: str) -> Any:
     """Read a YAML file, turning every failure into a one-line ConfigError."""
     try:
-        return yamlfile.read(path).data
+        return yamlfile.read(path, fast=True).data
     except OSError as exc:
         raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
     except yamlfile.YamlSyntaxError as exc:

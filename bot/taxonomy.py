@@ -220,7 +220,7 @@ class _File(BaseModel):
 
 def _parse_file(path: Path) -> tuple[_File, yamlfile.Document]:
     try:
-        document = yamlfile.read(path)
+        document = yamlfile.read(path, fast=True)
     except OSError as exc:
         raise TaxonomyError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yamlfile.YamlSyntaxError as exc:

@@ -49,10 +49,20 @@ def read(path: Path, *, fast: bool = False) -> Document:
     """Parse a file's one YAML document, keeping its nodes; OSError or YamlSyntaxError if not.
 
     `fast` parses with libyaml and builds plain data straight from the nodes, several times
-    faster, but libyaml words syntax errors differently from PyYAML ("did not find expected
-    ..."), and a date that does not exist stays a string for validation to report.
+    faster, and a date that does not exist stays a string for validation to report. libyaml
+    words syntax errors differently ("did not find expected ..."), so a file it rejects is
+    parsed again by PyYAML for the error: the messages are the same either way.
     """
     text = path.read_text(encoding="utf-8")
+    if fast:
+        try:
+            return _parse(text, fast=True)
+        except YamlSyntaxError:
+            pass
+    return _parse(text, fast=False)
+
+
+def _parse(text: str, *, fast: bool) -> Document:
     try:
         loader = (_FAST_LOADER if fast else yaml.SafeLoader)(text)
         try:
