@@ -157,8 +157,10 @@ async def _run(args: argparse.Namespace) -> int:
         d = Classifier(catalog, taxonomy).explain(_read_text(args.text))
         _emit(d.to_json()) if args.json else print(textview.diagnosis(d))
         return 0
-    from bot.engine import Engine
+    from bot.engine import Engine, model_id
 
+    if args.command == "check":
+        model_id(args.model)  # a slip is one line before Redis or any provider is touched
     engine = await Engine.build(
         keys_file=args.keys,
         config_file=args.config,

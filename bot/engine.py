@@ -26,11 +26,38 @@ from bot.taxonomy import Taxonomy
 
 Clock = Callable[[], datetime]
 log = get_logger(__name__)
+MAX_MODEL_ID = 200
 
 
 def utc_now() -> datetime:
     """The real clock."""
     return datetime.now(UTC)
+
+
+def model_id(model: str) -> str:
+    """The model named on a command line or in Slack, stripped; UsageError if it cannot be one.
+
+    Checked before anything is built or sent, so a slip costs one line and no request.
+    """
+    model = model.strip()
+    if not model:
+        raise UsageError("name a model, e.g. gpt-4o")
+    if redact.find(model):
+        # A key pasted where the model goes: never send it to a provider as a model name.
+        # The log keeps the event (masked by the log processor) so an operator can follow up.
+        log.warning("secret_as_model_name", model=model)
+        raise UsageError(
+            f"{redact.mask(model)} looks like an API key, not a model name; it was not "
+            "sent anywhere. If it was shared somewhere, rotate it."
+        )
+    if len(model) > MAX_MODEL_ID or any(c.isspace() or not c.isprintable() for c in model):
+        # Real ids (gateway paths, ft: ids, Bedrock ids, Azure deployments) are short
+        # and never hold spaces: this is a paste in the wrong place, not a model.
+        raise UsageError(
+            f"that does not look like a model id (ids have no spaces and at most "
+            f"{MAX_MODEL_ID} characters); to diagnose a pasted error use explain"
+        )
+    return model
 
 
 @dataclass
@@ -115,17 +142,7 @@ class Engine:
         refresh: bool = False,
     ) -> CheckReport:
         """Probe the selected keys for a model and diagnose the outcome."""
-        model = model.strip()
-        if not model:
-            raise UsageError("name a model, e.g. gpt-4o")
-        if redact.find(model):
-            # A key pasted where the model goes: never send it to a provider as a model name.
-            # The log keeps the event (masked by the log processor) so an operator can follow up.
-            log.warning("secret_as_model_name", model=model)
-            raise UsageError(
-                f"{redact.mask(model)} looks like an API key, not a model name; it was not "
-                "sent anywhere. If it was shared somewhere, rotate it."
-            )
+        model = model_id(model)
         if endpoint is not None and endpoint not in ENDPOINTS:
             raise UsageError(f"unknown endpoint {endpoint!r} (one of: {', '.join(ENDPOINTS)})")
         require_keys(self.keys)

@@ -115,3 +115,20 @@ def test_yaml_that_cannot_be_built_is_a_one_line_error(
     path.write_text(config)
     proc = run("--config", str(path), "deprecations", env={"REDIS_URL": "redis://127.0.0.1:1/0"})
     assert_one_line_error(proc, needle)
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["gpt-4o <!channel>", "x" * 201, "gpt-4o\nTraceback (most recent call last):"],
+    ids=["with-a-mention", "too-long", "a-paste"],
+)
+def test_text_that_is_not_a_model_id_is_refused_before_any_probe(model: str) -> None:
+    """Spaces, control characters or 200+ characters: one line pointing to explain, exit 2."""
+    env = {
+        "OPENAI_API_KEY": "sk-proj-" + "FAKE0" * 4 + "notamodel",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # never reached: refused first
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    proc = run("check", model, env=env)
+    assert_one_line_error(proc, "does not look like a model id")
+    assert "explain" in proc.stderr and "x" * 201 not in proc.stderr
