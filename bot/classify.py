@@ -31,6 +31,9 @@ log = structlog.get_logger(__name__)
 
 # Causes about the model itself: the catalog decides between them.
 MODEL_CAUSES = frozenset({"model_not_found", "model_retired", "model_typo", "model_tier_gated"})
+# Model causes the provider's own error names ("has been deprecated", below_usage_tier): the
+# catalog may still say the model is retired, but never demotes them to a plain not-found.
+_NAMED_BY_PROVIDER = frozenset({"model_retired", "model_tier_gated"})
 
 # Prefilter vocabulary: every provider error we know contains one of these (tests keep the
 # taxonomy's standalone phrases and the corpus in step with it). Plain `in` checks on the
@@ -254,7 +257,7 @@ class Classifier:
         if entry is not None:
             if entry.status_on(today) == "retired":
                 return "model_retired"
-            if cause == "model_retired":
+            if cause in _NAMED_BY_PROVIDER:
                 return cause
             used = ev.endpoint_used
             if (
@@ -275,7 +278,7 @@ class Classifier:
                 fields["notes"] = [f"Access condition ({g.kind}): {g.detail}" for g in entry.gating]
                 return "model_tier_gated"
             return "model_not_found" if cause != "unknown" else cause
-        if cause == "model_retired":
+        if cause in _NAMED_BY_PROVIDER:
             return cause
         near = self.did_you_mean(model, available)
         if near:

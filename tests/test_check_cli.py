@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import redis
@@ -27,17 +28,44 @@ pytestmark = pytest.mark.slow  # every story spawns the CLI
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
-# alias -> (provider, secret tag, failure kinds); every key of the story file.
-STORY: dict[str, tuple[str, str, list[str]]] = {
-    "prod": ("openai", "cliprod", []),
-    "broke": ("openai", "clibroke", ["no_quota"]),
-    "busy": ("openai", "clibusy", ["rate_limited"]),
-    "abroad": ("openai", "cliabroad", ["region"]),
-    "scoped": ("openai", "cliscoped", ["missing_scopes"]),
-    "down": ("openai", "clidown", ["server_error"]),
-    "revoked": ("openai", "clirevoked", []),  # no account: the fake answers 401
-    "az": ("azure", "cliaz", []),
-    "ant": ("anthropic", "cliant", ["no_quota"]),
+DEFAULT_MODELS: tuple[str | dict[str, Any], ...] = ("gpt-4o", "o3-pro")
+FINE_TUNE = "ft:gpt-4o-mini:other-org::abc123"  # another organisation's fine-tune
+
+
+class Story(NamedTuple):
+    """A key of the story file and the fake account behind it."""
+
+    provider: str
+    tag: str  # of the secret
+    failures: tuple[str, ...] = ()
+    models: tuple[str | dict[str, Any], ...] = DEFAULT_MODELS
+    organization: str | None = None  # the keys file's `organization:` (OpenAI-Organization)
+
+
+# Every key of the story file. The fake accounts' organisation is org-FAKE0000.
+STORY: dict[str, Story] = {
+    "prod": Story("openai", "cliprod"),
+    "broke": Story("openai", "clibroke", ("no_quota",)),
+    "busy": Story("openai", "clibusy", ("rate_limited",)),
+    "abroad": Story("openai", "cliabroad", ("region",)),
+    "scoped": Story("openai", "cliscoped", ("missing_scopes",)),
+    "down": Story("openai", "clidown", ("server_error",)),
+    "revoked": Story("openai", "clirevoked"),  # no account: the fake answers 401
+    "blocked": Story("openai", "cliblocked", ("project_blocked",)),
+    "starter": Story(
+        "openai", "clistarter", ("below_tier",), ({"id": "gpt-4o", "listed": False}, "gpt-4o-mini")
+    ),
+    "elsewhere": Story("openai", "clielsewhere", organization="org-FAKEother"),
+    "legacy": Story(
+        "openai",
+        "clilegacy",
+        models=("gpt-4o", {"id": "gpt-4-1106-preview", "failures": ["retired"], "listed": False}),
+    ),
+    "unverified": Story(
+        "openai", "cliunverified", models=("gpt-4o", {"id": "o3", "failures": ["org_unverified"]})
+    ),
+    "az": Story("azure", "cliaz"),
+    "ant": Story("anthropic", "cliant", ("no_quota",)),
 }
 
 
@@ -65,8 +93,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     entries = []
     secrets = []
-    for alias, (provider, tag, failures) in STORY.items():
-        secret = fake_secret(provider, tag)
+    for alias, story in STORY.items():
+        provider, failures = story.provider, list(story.failures)
+        secret = fake_secret(provider, story.tag)
         secrets.append(secret)
         env[f"KEY_{alias.upper()}"] = secret
         entry: dict[str, object] = {
@@ -76,9 +105,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         }
         if provider == "openai":
             entry["base_url"] = fakes.openai.base_url
+            if story.organization:
+                entry["organization"] = story.organization
             if alias != "revoked":
                 fakes.openai.add_account(
-                    Account(secret, models=["gpt-4o", "o3-pro"], failures=failures)
+                    Account(secret, models=list(story.models), failures=failures)
                 )
         elif provider == "azure":
             entry.update(
@@ -144,7 +175,7 @@ def cli(
 
 
 def test_every_observable_cause_with_evidence(world: World) -> None:
-    """One check over ten keys: each key's own cause and evidence; exit 0 since prod works."""
+    """One check of gpt-4o over every key: each key's own cause and evidence; exit 0 since prod works."""
     proc = cli(world, "check", "gpt-4o", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
@@ -157,12 +188,129 @@ def test_every_observable_cause_with_evidence(world: World) -> None:
         "scoped": "missing_scope",
         "down": "provider_outage",
         "revoked": "invalid_api_key",
+        "blocked": "project_model_blocked",
+        "starter": "model_tier_gated",
+        "elsewhere": "organization_mismatch",
+        "legacy": None,
+        "unverified": None,  # the free probe cannot see verification
         "az": "azure_deployment_not_found",
         "ant": "model_not_found",
         "nowhere": "network",
     }
     assert all(r["evidence"] for r in report["results"])
     assert report["diagnosis"]["notes"][0].startswith("Can use it: prod")
+
+
+@pytest.mark.parametrize(
+    ("model", "alias", "flags", "cause", "status", "code", "observed"),
+    [
+        pytest.param(
+            "gpt-4-1106-preview",
+            "legacy",
+            [],
+            "model_retired",
+            404,
+            "model_not_found",
+            [
+                "not listed",
+                "404 model_not_found: The model `gpt-4-1106-preview` has been deprecated",
+            ],
+            id="retired",
+        ),
+        pytest.param(
+            "o3",
+            "unverified",
+            ["--deep"],
+            "org_verification_required",
+            403,
+            "invalid_request_error",
+            [
+                "→ 400",
+                "access and quota OK",
+                # the 300-character evidence cap ends inside the message
+                "403 invalid_request_error: Your organization must be verified to use the model",
+            ],
+            id="unverified",
+        ),
+        pytest.param(
+            FINE_TUNE,
+            "prod",
+            [],
+            "fine_tune_scope",
+            404,
+            "model_not_found",
+            ["not listed", f"404 model_not_found: The model `{FINE_TUNE}` does not exist"],
+            id="fine-tune",
+        ),
+        pytest.param(
+            "gpt-5.6-cyber",  # the catalog records a gate (trusted access); the key does not list it
+            "prod",
+            [],
+            "model_tier_gated",
+            404,
+            "model_not_found",
+            [
+                "not listed",
+                "/v1/responses max_output_tokens=0 → 404 model_not_found: The model `gpt-5.6-cyber` does not exist",
+            ],
+            id="gated-by-catalog",
+        ),
+        pytest.param(
+            "gpt-4o",
+            "starter",
+            [],
+            "model_tier_gated",
+            400,
+            "below_usage_tier",
+            [
+                "400 below_usage_tier (param model): Your organization must qualify for at least usage tier 5 to access 'gpt-4o'"
+            ],
+            id="below-tier",
+        ),
+        pytest.param(
+            "gpt-4o",
+            "blocked",
+            [],
+            "project_model_blocked",
+            403,
+            "model_not_found",
+            ["403 model_not_found: Project `proj_FAKE0000` does not have access to model `gpt-4o`"],
+            id="project-blocked",
+        ),
+        pytest.param(
+            "gpt-4o",
+            "elsewhere",
+            [],
+            "organization_mismatch",
+            401,
+            "mismatched_organization",
+            [
+                "GET /v1/models → 401 mismatched_organization: OpenAI-Organization header should match organization for API key"
+            ],
+            id="organization-mismatch",
+        ),
+    ],
+)
+def test_model_and_account_causes_with_evidence(
+    world: World,
+    model: str,
+    alias: str,
+    flags: list[str],
+    cause: str,
+    status: int,
+    code: str,
+    observed: list[str],
+) -> None:
+    """Given a key whose account shows a cause, check --json names it and shows what was seen."""
+    proc = cli(world, "check", model, "--key", alias, *flags, "--json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    r = report["results"][0]
+    assert (r["alias"], r["accessible"], r["cause"]) == (alias, False, cause)
+    assert (r["http_status"], r["error_code"]) == (status, code)
+    for seen in observed:
+        assert seen in r["evidence"]
+    assert report["diagnosis"]["cause"] == cause
 
 
 def test_json_has_the_contract_fields(world: World) -> None:

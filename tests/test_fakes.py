@@ -45,6 +45,8 @@ DROP = fake_key("openai", "drop")
 SLOW = fake_key("openai", "slow")
 FLAKY = fake_key("openai", "flaky")
 TYPO400 = fake_key("openai", "typo400")
+BLOCKED = fake_key("openai", "blocked")
+BELOW = fake_key("openai", "below")
 
 
 def openai_accounts() -> list[Account]:
@@ -83,6 +85,12 @@ def openai_accounts() -> list[Account]:
         Account(SLOW, models=basic, latency=0.5),
         Account(FLAKY, models=basic, failures=[Failure("server_error", times=1)]),
         Account(TYPO400, models=basic, failures=["model_not_found_400"]),
+        Account(
+            BLOCKED,
+            models=["gpt-4o", ModelSpec("gpt-4o-mini", failures=["project_blocked"])],
+            project="proj_FAKEblocked",
+        ),
+        Account(BELOW, models=["gpt-4o", ModelSpec("o3-pro", failures=["below_tier"])]),
     ]
 
 
@@ -229,6 +237,34 @@ async def test_openai_listed_but_broken_and_retired(oai: Callable[..., Any]) -> 
         "has been deprecated, learn more here: https://platform.openai.com/docs/deprecations"
         in (info.value.message)
     )
+
+
+@pytest.mark.asyncio
+async def test_openai_project_blocked_model(oai: Callable[..., Any]) -> None:
+    """project_blocked: 403 model_not_found naming the key's project; its other models answer."""
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        await oai(BLOCKED).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    exc = info.value
+    assert exc.code == "model_not_found" and exc.type == "invalid_request_error"
+    assert exc.param is None
+    assert exc.body["message"] == (
+        "Project `proj_FAKEblocked` does not have access to model `gpt-4o-mini`"
+    )
+    assert (await oai(BLOCKED).chat.completions.create(model="gpt-4o", messages=HI)).choices
+
+
+@pytest.mark.asyncio
+async def test_openai_below_usage_tier(oai: Callable[..., Any]) -> None:
+    """below_tier: 400 below_usage_tier on param model, before the parameters are checked."""
+    with pytest.raises(openai.BadRequestError) as info:
+        await oai(BELOW).responses.create(model="o3-pro", input="hi", max_output_tokens=0)
+    exc = info.value
+    assert exc.code == "below_usage_tier" and exc.param == "model"
+    assert exc.type == "invalid_request_error"
+    assert exc.body["message"].startswith(
+        "Your organization must qualify for at least usage tier 5 to access 'o3-pro'. See "
+    )
+    assert (await oai(BELOW).chat.completions.create(model="gpt-4o", messages=HI)).choices
 
 
 @pytest.mark.asyncio

@@ -45,6 +45,8 @@ FAILURE_STAGES: dict[str, str] = {
     "model_not_found": "model",
     "model_not_found_400": "model",
     "retired": "model",
+    "project_blocked": "model",
+    "below_tier": "model",
     "no_quota": "quota",
     "rate_limited": "quota",
     "server_error": "quota",

@@ -99,6 +99,18 @@ def msg_retired(model: str) -> str:
     )
 
 
+def msg_project_blocked(project: str, model: str) -> str:
+    return f"Project `{project}` does not have access to model `{model}`"
+
+
+def msg_below_tier(model: str, tier: int = 5) -> str:
+    return (
+        f"Your organization must qualify for at least usage tier {tier} to access '{model}'. "
+        "See https://platform.openai.com/docs/guides/rate-limits/usage-tiers for more details "
+        "on usage tiers."
+    )
+
+
 def msg_below_min(param: str, minimum: int, got: Any) -> str:
     return (
         f"Invalid '{param}': integer below minimum value. Expected a value >= {minimum}, "
@@ -267,6 +279,13 @@ def failure_error(
         )
     elif kind == "retired":
         status, body = 404, error_body(msg_retired(model or ""), code="model_not_found")
+    elif kind == "project_blocked":
+        project = account.project or "proj_FAKE0000"
+        status = 403
+        body = error_body(msg_project_blocked(project, model or ""), code="model_not_found")
+    elif kind == "below_tier":
+        status = 400
+        body = error_body(msg_below_tier(model or ""), param="model", code="below_usage_tier")
     elif kind == "no_quota":
         status, body = (
             429,
@@ -706,7 +725,7 @@ class FakeOpenAI(FakeServer):
             variant = account.find_failure(("model_not_found_400",), op=endpoint, route=route)
             raise failure_error(variant or Failure("model_not_found"), account, model, None)
         f = account.find_failure(
-            ("model_not_found", "model_not_found_400", "retired"),
+            ("model_not_found", "model_not_found_400", "retired", "project_blocked", "below_tier"),
             op=endpoint,
             route=route,
             spec=spec,
