@@ -29,7 +29,9 @@ from bot.results import Diagnosis, Fix, ProbeResult
 from bot.taxonomy import Taxonomy
 
 MAX_SUGGESTIONS = 5
-_NOT_FOUND = ("model_not_found", "model_typo", "model_tier_gated", "project_model_blocked")
+# Listed, yet refused as if it did not exist: only support can explain that. A refusal that
+# names its reason (a project's model settings, a usage tier) is explained by the reason.
+_UNEXPLAINED_REFUSALS = ("model_not_found", "model_typo")
 _SUGGEST_FOR = ("model_not_found", "model_typo")  # an exact but gated id needs no suggestion
 
 # What a split (some keys can, some cannot) usually means, per dominant cause.
@@ -119,7 +121,7 @@ def diagnose(
     if cause == "wrong_endpoint" and right:
         fields["endpoint"] = right
     d = taxonomy.diagnosis(cause, **fields)
-    listed_but_refused = [r for r in bad if r.listed and r.cause in _NOT_FOUND]
+    listed_but_refused = [r for r in bad if r.listed and r.cause in _UNEXPLAINED_REFUSALS]
     if listed_but_refused:
         d = d.model_copy(update={"escalate": _escalate(model, listed_but_refused, d.escalate)})
     if cause == "wrong_endpoint" and right:

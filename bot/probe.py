@@ -51,7 +51,7 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 TRANSIENT_TTL_S = 5.0
 TRANSIENT_CAUSES = frozenset({"network", "provider_outage", "rate_limit"})
-EVIDENCE_MAX = 300
+EVIDENCE_MAX = 500  # room for a free probe and a deep probe line; Slack clips its own view
 _NOT_FOUND = frozenset({"model_not_found", "model_typo"})
 
 

@@ -258,3 +258,13 @@ async def test_listed_but_404_through_the_engine(cache: Cache, fakes: FakeProvid
         report.diagnosis.escalate
         and "list gpt-house-7 among their models" in report.diagnosis.escalate
     )
+
+
+def test_a_refusal_that_names_its_reason_is_not_escalated(
+    knowledge: tuple[Catalog, Taxonomy, Classifier],
+) -> None:
+    """Listed, but refused by the project's model settings: a settings fix, not a support case."""
+    r = result("prod", False, "project_model_blocked", listed=True, http_status=403)
+    d = run(knowledge, "gpt-house-9", [r])
+    assert d.cause == "project_model_blocked"
+    assert d.escalate is None
