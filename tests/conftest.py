@@ -13,6 +13,7 @@ import redis.asyncio as redis
 from bot import embedded
 from bot.cache import Cache
 from bot.redact import find as find_secrets
+from tests.fakes.slack import FakeSlack
 from tests.valkey import start_valkey
 
 # Captured once, before the per-test environment scrub removes it.
@@ -45,6 +46,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     yield
     embedded.stop(tmp_path / "xdg-cache" / "model-access")
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on a thread of its own, so a subprocess under test can reach it."""
+    slack = FakeSlack().start_in_thread()
+    try:
+        yield slack
+    finally:
+        slack.stop_thread()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.cache import Cache
 from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.inventory import Outbox, diff, inventory_pass, load_snapshots
+from bot.keys import Key
 from tests import test_broadcast as shared
 from tests.fakes.providers import Account, FakeOpenAI
 from tests.fakes.slack import FakeSlack
@@ -191,19 +193,30 @@ async def test_a_crash_between_recording_and_posting_still_posts_once(
     assert len(slack.of("chat.postMessage")) == 2
 
 
+LIVE_SHUTDOWN = DAY0 + timedelta(days=30)
+
+
+@asynccontextmanager
+async def live_dated(
+    redis_url: str, cache_prefix: str, tmp_path: Path, clock: Clock
+) -> AsyncIterator[tuple[Engine, Key]]:
+    """Key prod lists gpt-5 with a shutdown_date that the catalog does not have."""
+    catalog = catalog_of(tmp_path, [model("gpt-5", None)])
+    key = make_key("prod")
+    spec = {"id": "gpt-5", "shutdown_date": LIVE_SHUTDOWN.isoformat()}
+    async with FakeOpenAI(accounts=[Account(key.secret.get_secret_value(), models=[spec])]) as fake:
+        keys = [make_key("prod", fake.base_url)]
+        async with engine_on(redis_url, cache_prefix, catalog, clock, keys=keys) as engine:
+            yield engine, key
+
+
 async def test_live_shutdown_dates_from_the_inventory_drive_notices(
     redis_url: str, cache_prefix: str, tmp_path: Path, clock: Clock, slack: FakeSlack
 ) -> None:
     """A shutdown_date in a key's models list (absent from the catalog) produces a notice."""
-    catalog = catalog_of(tmp_path, [model("gpt-5", None)])
-    shutdown = DAY0 + timedelta(days=30)
-    key = make_key("prod")
-    spec = {"id": "gpt-5", "shutdown_date": shutdown.isoformat()}
-    async with FakeOpenAI(accounts=[Account(key.secret.get_secret_value(), models=[spec])]) as fake:
-        keys = [make_key("prod", fake.base_url)]
-        async with engine_on(redis_url, cache_prefix, catalog, clock, keys=keys) as engine:
-            await inventory_pass(engine, publisher(slack))
-            await deprecation_pass(engine, publisher(slack))
+    async with live_dated(redis_url, cache_prefix, tmp_path, clock) as (engine, key):
+        await inventory_pass(engine, publisher(slack))
+        await deprecation_pass(engine, publisher(slack))
     assert headers(slack) == ["gpt-5 shuts down in 30 days"]
     assert f"prod (…{key.fingerprint})" in str(slack.of("chat.postMessage")[0].body["blocks"])
 
@@ -212,18 +225,12 @@ async def test_the_calendar_and_notices_use_the_live_dates_the_inventory_saw(
     redis_url: str, cache_prefix: str, tmp_path: Path, clock: Clock, slack: FakeSlack
 ) -> None:
     """`deprecations` and `notices` (CLI, slash command, App Home) agree with the broadcasts."""
-    catalog = catalog_of(tmp_path, [model("gpt-5", None)])
-    shutdown = DAY0 + timedelta(days=30)
-    key = make_key("prod")
-    spec = {"id": "gpt-5", "shutdown_date": shutdown.isoformat()}
-    async with FakeOpenAI(accounts=[Account(key.secret.get_secret_value(), models=[spec])]) as fake:
-        keys = [make_key("prod", fake.base_url)]
-        async with engine_on(redis_url, cache_prefix, catalog, clock, keys=keys) as engine:
-            assert await engine.deprecations() == []  # the catalog alone has no date
-            await inventory_pass(engine, publisher(slack))
-            rows = await engine.deprecations(within_days=90)
-            due = await engine.notices()
-    assert [(r.model, r.shutdown) for r in rows] == [("gpt-5", shutdown)]
+    async with live_dated(redis_url, cache_prefix, tmp_path, clock) as (engine, _):
+        assert await engine.deprecations() == []  # the catalog alone has no date
+        await inventory_pass(engine, publisher(slack))
+        rows = await engine.deprecations(within_days=90)
+        due = await engine.notices()
+    assert [(r.model, r.shutdown) for r in rows] == [("gpt-5", LIVE_SHUTDOWN)]
     assert [(n.model, n.threshold) for n in due] == [("gpt-5", 30)]
 
 

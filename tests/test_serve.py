@@ -14,7 +14,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,16 +92,6 @@ def get(
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    """A fake Slack Web API on its own thread, reachable by the subprocess."""
-    slack = FakeSlack().start_in_thread()
-    try:
-        yield slack
-    finally:
-        slack.stop_thread()
 
 
 @pytest.mark.slow

@@ -66,16 +66,6 @@ def slash_envelope(text: str, *, response_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    """A fake Slack on its own thread, reachable by the subprocess."""
-    slack = FakeSlack().start_in_thread()
-    try:
-        yield slack
-    finally:
-        slack.stop_thread()
-
-
-@pytest.fixture
 def serve_env(tmp_path: Path, redis_url: str, fake_slack: FakeSlack) -> Iterator[dict[str, str]]:
     """Environment for `serve`: both Slack tokens, the fake Slack, Redis, and a keys file.
 
