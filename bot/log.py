@@ -65,7 +65,16 @@ def configure(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic", "asyncio"):
+    for noisy in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "slack_sdk",
+        "openai",
+        "anthropic",
+        "asyncio",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

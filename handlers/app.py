@@ -23,12 +23,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import structlog
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -228,9 +230,13 @@ def serve(
 async def _serve(
     env: Env, keys_file: Path | None, config_file: Path | None, mode: str, port: int | None
 ) -> int:
+    client = build_client(env)
+    problem = await slack_problem(client, env.SLACK_API_URL)
+    if problem is not None:
+        print(f"model-access serve: {problem}", file=sys.stderr)
+        return 2
     engine = await Engine.build(keys_file=keys_file, config_file=config_file)
     warm_up(engine)
-    client = build_client(env)
     metrics = Metrics()
     app = build_app(engine, client=client, metrics=metrics)
     stop = asyncio.Event()
@@ -265,6 +271,26 @@ async def _serve(
             await runner.cleanup()
         await engine.close()
     return 0
+
+
+async def slack_problem(client: AsyncWebClient, api_url: str) -> str | None:
+    """Why Slack will not work with this bot token, in one line; None when auth.test passes.
+
+    Bolt's AsyncApp does not check its token at start-up, and Socket Mode retries a failed
+    connection forever: one call here turns a revoked token or a wrong SLACK_API_URL into a
+    clear exit instead of a log full of retries.
+    """
+    try:
+        await client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "an error")
+        return (
+            f"Slack refused SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token (xoxb-...) "
+            "again from the app's OAuth & Permissions page"
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return f"cannot reach Slack at {api_url} ({type(exc).__name__}); check the network"
+    return None
 
 
 def _start_broadcasts(engine: Engine, client: AsyncWebClient) -> asyncio.Task[None] | None:

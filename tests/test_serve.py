@@ -75,6 +75,38 @@ def test_an_app_token_alone_means_socket_mode(tmp_path: Path) -> None:
     assert "SLACK_SIGNING_SECRET" not in done.stderr
 
 
+def test_a_revoked_bot_token_is_one_line_at_start(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    """Slack answers invalid_auth: serve says so in one line and exits 2, never echoing the token."""
+    fake_slack.revoked.add(BOT_TOKEN)
+    env = {
+        **base_env(tmp_path),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    done = run_serve("--http", env=env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in lines[0]
+    assert BOT_TOKEN not in done.stderr and "Traceback" not in done.stderr
+    assert [c.method for c in fake_slack.calls] == ["auth.test"]
+
+
+def test_an_unreachable_slack_is_one_line_at_start(tmp_path: Path) -> None:
+    """Nothing answers at SLACK_API_URL: one line naming it, exit 2, not an endless retry loop."""
+    url = f"http://127.0.0.1:{free_port()}/api/"
+    env = {
+        **base_env(tmp_path),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": "xapp-" + "1-FAKE0-" * 3,
+        "SLACK_API_URL": url,
+    }
+    done = run_serve(env=env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot reach Slack at {url}" in lines[0]
+
+
 def free_port() -> int:
     """A port nobody listens on right now."""
     with socket.socket() as s:

@@ -65,6 +65,7 @@ class FakeSlack:
         self.not_in_channel: set[str] = (
             set()
         )  # channels where chat.postMessage fails not_in_channel
+        self.revoked: set[str] = set()  # bot tokens every method answers with invalid_auth
         # (channel, thread ts) -> messages that conversations.replies returns, parent first
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._ts = itertools.count(1)
@@ -238,6 +239,8 @@ class FakeSlack:
             call.response = self._connections_open(auth)
         elif not token or not token.startswith("xox"):
             return web.json_response({"ok": False, "error": "not_authed"})
+        elif token in self.revoked:
+            call.response = {"ok": False, "error": "invalid_auth"}  # Slack's answer, HTTP 200
         else:
             call.response = self._reply(method, body)
         return web.json_response(call.response)
