@@ -39,12 +39,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import structlog
-from redis.exceptions import RedisError
 
+from bot.asks import ask_counts
 from bot.cache import Cache
 from bot.catalog import PROVIDERS, Catalog
 from bot.inventory import (
@@ -66,8 +66,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-ASK_WINDOW_DAYS = 30
-ASK_TTL_S = 31 * 86400
 MIGRATION_CAUSE = "model_retired"
 LIVE_SOURCE = "the provider's models list"
 
@@ -190,49 +188,6 @@ def threshold_for(days_left: int, thresholds: Iterable[int]) -> int | None:
         return None
     crossed = [t for t in thresholds if t >= days_left]
     return min(crossed) if crossed else None
-
-
-# -- how often people ask ---------------------------------------------------------------------
-
-
-def _ask_key(cache: Cache, day: date) -> str:
-    return cache.key("asks", day.isoformat())
-
-
-async def record_ask(cache: Cache, model: str, now: datetime) -> None:
-    """Count one question about a model (one hash per day, expiring after 31 days)."""
-    client, name = cache.client, model.strip().lower()
-    if client is None or not name:
-        return
-    key = _ask_key(cache, now.date())
-    try:
-        async with client.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, name, 1)
-            pipe.expire(key, ASK_TTL_S)
-            await pipe.execute()
-    except (RedisError, OSError) as exc:
-        log.warning("ask_not_counted", model=name, error=type(exc).__name__)
-
-
-async def ask_counts(cache: Cache, models: Sequence[str], now: datetime) -> dict[str, int]:
-    """How often each model was asked about in the last 30 days (zeros when uncached)."""
-    counts = dict.fromkeys(models, 0)
-    client = cache.client
-    if client is None or not models:
-        return counts
-    names = [m.strip().lower() for m in models]
-    try:
-        async with client.pipeline(transaction=False) as pipe:
-            for back in range(ASK_WINDOW_DAYS):
-                pipe.hmget(_ask_key(cache, now.date() - timedelta(days=back)), names)
-            per_day = await pipe.execute()
-    except (RedisError, OSError) as exc:
-        log.warning("ask_counts_unavailable", error=type(exc).__name__)
-        return counts
-    for values in per_day:
-        for model, value in zip(models, values, strict=True):
-            counts[model] += int(value or 0)
-    return counts
 
 
 # -- what gets posted -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot import broadcast, diagnose, inventory, redact
+from bot import asks, broadcast, diagnose, inventory, redact
 from bot.cache import Cache
 from bot.catalog import ENDPOINTS, Catalog
 from bot.classify import Classifier, load_knowledge
@@ -203,8 +203,8 @@ class Engine:
 
     async def record_ask(self, model: str) -> None:
         """Count that someone asked about a model (ranks broadcast notices)."""
-        await broadcast.record_ask(self.cache, model, self.clock())
+        await asks.record_ask(self.cache, model, self.clock())
 
     async def ask_counts(self, models: Sequence[str]) -> dict[str, int]:
         """How often each model was asked about in the last 30 days."""
-        return await broadcast.ask_counts(self.cache, models, self.clock())
+        return await asks.ask_counts(self.cache, models, self.clock())

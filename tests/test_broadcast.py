@@ -20,7 +20,7 @@ import yaml
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import broadcast
+from bot import asks, broadcast
 from bot.broadcast import Announcement, deprecation_pass, threshold_for
 from bot.cache import Cache
 from bot.catalog import Catalog
@@ -240,12 +240,12 @@ async def test_asks_count_over_the_last_thirty_days(cache: Cache) -> None:
     """Questions are counted per model for 30 days, case-insensitively, then fall out."""
     start = at(DAY0)
     for _ in range(3):
-        await broadcast.record_ask(cache, "GPT-4", start)
-    await broadcast.record_ask(cache, "gpt-4", start + timedelta(days=10))
-    await broadcast.record_ask(cache, "o3", start + timedelta(days=10))
-    counts = await broadcast.ask_counts(cache, ["gpt-4", "o3", "never"], start + timedelta(days=29))
+        await asks.record_ask(cache, "GPT-4", start)
+    await asks.record_ask(cache, "gpt-4", start + timedelta(days=10))
+    await asks.record_ask(cache, "o3", start + timedelta(days=10))
+    counts = await asks.ask_counts(cache, ["gpt-4", "o3", "never"], start + timedelta(days=29))
     assert counts == {"gpt-4": 4, "o3": 1, "never": 0}
-    later = await broadcast.ask_counts(cache, ["gpt-4"], start + timedelta(days=30))
+    later = await asks.ask_counts(cache, ["gpt-4"], start + timedelta(days=30))
     assert later == {"gpt-4": 1}
 
 
