@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -41,31 +40,17 @@ from bot.config import AppConfig
 from bot.health import HealthLog
 from bot.keys import Key
 from bot.limits import limits_from
-from bot.observed import NOT_PROBED, Call, ListedModel, Listing, accepts_probe
+from bot.observed import NOT_PROBED, Call, Listing, accepts_probe
 from bot.providers import Adapter, adapter_for, new_http_client
 from bot.redact import mask
 from bot.results import KeyHealth, KeyModels, ProbeResult
+from bot.verdict import Job, Verdicts, cap
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 TRANSIENT_TTL_S = 5.0
 TRANSIENT_CAUSES = frozenset({"network", "provider_outage", "rate_limit"})
-EVIDENCE_MAX = 500  # room for a free probe and a deep probe line; Slack clips its own view
-_NOT_FOUND = frozenset({"model_not_found", "model_typo"})
-
-
-@dataclass
-class _Job:
-    """One key's probe in progress: what it has learnt so far."""
-
-    adapter: Adapter
-    model: str
-    ep: str
-    listing: Listing
-    live: ListedModel | None
-    evidence: list[str] = field(default_factory=list)
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 class Prober:
@@ -88,6 +73,7 @@ class Prober:
         self._http: httpx2.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self.health_log = HealthLog(cache, clock)
+        self.verdicts = Verdicts(classifier, clock)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -161,7 +147,9 @@ class Prober:
     def _crashed(self, key: Key, model: str, ep: str, exc: Exception, event: str) -> ProbeResult:
         """An `unknown` result for a probe that raised, logged with its traceback."""
         log.error(event, alias=key.alias, model=model, error=type(exc).__name__, exc_info=exc)
-        result = self._result(key, model, ep, accessible=False, cause="unknown", step="error")
+        result = self.verdicts.result(
+            key, model, ep, accessible=False, cause="unknown", step="error"
+        )
         return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
 
     async def _probe(self, key: Key, model: str, ep: str, deep: bool, refresh: bool) -> ProbeResult:
@@ -189,7 +177,7 @@ class Prober:
         key = adapter.key
         free = adapter.probe(model, ep, real=False, stream=False)
         (listing, _), call = await asyncio.gather(self._listing(adapter, refresh), free)
-        job = _Job(adapter, model, ep, listing, listing.get(model) if listing.call.ok else None)
+        job = Job(adapter, model, ep, listing, listing.get(model) if listing.call.ok else None)
         job.evidence.append(listing.evidence_for(key, model, job.live))
         if key.provider == "anthropic" and job.live is None and call and accepts_probe(call, ep):
             got, job.live = await adapter.retrieve(model)  # resolves an alias to its snapshot
@@ -207,10 +195,10 @@ class Prober:
         if call is None:  # no free probe for this endpoint: the list is all we have
             job.evidence.append(NOT_PROBED.get(ep, f"no free probe for the {ep} endpoint"))
             if job.fields["listed"]:
-                return self._done(job, None, "list")
-            return self._failed_from_list(job)
+                return self.verdicts.done(job, None, "list")
+            return self.verdicts.failed_from_list(job, entry)
         if not accepts_probe(call, ep):
-            return self._failed(job, call, "param-probe")
+            return self.verdicts.failed(job, call, "param-probe")
 
         job.fields["limits"] = limits_from(key.provider, call.headers, model)
         job.evidence.append(call.describe(brief=True) + ": access and quota OK")
@@ -220,97 +208,18 @@ class Prober:
                 job.evidence.append(
                     "organization verification is only checked on a real request; use --deep"
                 )
-            return self._done(job, None, "param-probe")
+            return self.verdicts.done(job, None, "param-probe")
         real = await adapter.probe(model, ep, real=True, stream=verification)
         if real is None:
             job.evidence.append(NOT_PROBED.get(ep, "not tried: a real call would be billed"))
-            return self._done(job, None, "param-probe")
+            return self.verdicts.done(job, None, "param-probe")
         if not real.ok:
-            return self._failed(job, real, "deep")
+            return self.verdicts.failed(job, real, "deep")
         job.fields["limits"] = (
             limits_from(key.provider, real.headers, model) or job.fields["limits"]
         )
         job.evidence.append(real.describe() + ": a real request works")
-        return self._done(job, None, "deep")
-
-    # -- outcomes -----------------------------------------------------------------------------
-
-    def _failed(self, job: _Job, call: Call, step: str) -> ProbeResult:
-        job.evidence.append(call.describe())
-        cause, extra = self._cause(job.adapter.key, job.model, job.ep, call, job.listing, job.live)
-        job.fields.update(
-            extra, http_status=call.status, error_code=call.error_code or call.error_type
-        )
-        if call.retry_after is not None and cause in ("rate_limit", "insufficient_quota"):
-            job.evidence.append(f"retry-after {call.retry_after:g} s")
-        return self._done(job, cause, step)
-
-    def _failed_from_list(self, job: _Job) -> ProbeResult:
-        if not job.listing.call.ok:
-            return self._failed(job, job.listing.call, "list")
-        job.fields["did_you_mean"] = self.classifier.did_you_mean(job.model, job.listing.ids)
-        entry = self._entry(job.model, job.adapter.key.provider)
-        cause = "model_typo" if job.fields["did_you_mean"] and entry is None else "model_not_found"
-        if entry is not None and entry.status_on(self._today()) == "retired":
-            cause = "model_retired"
-        return self._done(job, cause, "list")
-
-    def _cause(
-        self,
-        key: Key,
-        model: str,
-        ep: str,
-        call: Call,
-        listing: Listing,
-        live: ListedModel | None,
-    ) -> tuple[str, dict[str, Any]]:
-        """The cause of a failed call, via the classifier, with the key's real models list."""
-        if call.outcome in ("timeout", "connection"):
-            return "network", {}
-        d = self.classifier.from_error(
-            provider=key.provider,
-            http_status=call.status,
-            error_type=call.error_type,
-            error_code=call.error_code,
-            message=call.message,
-            model=model,
-            endpoint=ep,
-            retry_after=call.retry_after,
-            available=listing.available(key),
-        )
-        cause = d.cause
-        extra: dict[str, Any] = {"did_you_mean": list(d.did_you_mean)}
-        if d.replacement:
-            extra["replacement"] = d.replacement
-        if d.endpoint:
-            extra["right_endpoint"] = d.endpoint
-        # Live lifecycle beats everything: a retired model 404s like a typo does.
-        if cause in _NOT_FOUND and live is not None and live.retired_on(self._today()):
-            cause = "model_retired"
-        return cause, extra
-
-    def _done(self, job: _Job, cause: str | None, step: str) -> ProbeResult:
-        accessible = cause is None
-        text = "; ".join(e for e in job.evidence if e)
-        extra = {k: v for k, v in job.fields.items() if k in ProbeResult.model_fields}
-        result = self._result(
-            job.adapter.key, job.model, job.ep, accessible=accessible, cause=cause, step=step
-        )
-        return result.model_copy(update={"evidence": _cap(mask(text)), **extra})
-
-    def _result(
-        self, key: Key, model: str, ep: str, *, accessible: bool, cause: str | None, step: str
-    ) -> ProbeResult:
-        return ProbeResult(
-            alias=key.alias,
-            provider=key.provider,
-            fingerprint=key.fingerprint,
-            accessible=accessible,
-            cause=None if accessible else cause,
-            step=step,
-            endpoint=ep,
-            checked_at=self.clock(),
-        )
+        return self.verdicts.done(job, None, "deep")
 
     # -- the models list ----------------------------------------------------------------------
 
@@ -340,7 +249,7 @@ class Prober:
     def _key_models(self, key: Key, listing: Listing, cached: bool) -> KeyModels:
         cause = None
         if not listing.call.ok:
-            cause, _ = self._cause(key, "", "chat", listing.call, listing, None)
+            cause, _ = self.verdicts.cause(key, "", "chat", listing.call, listing, None)
         note = listing.note
         if key.provider == "azure" and key.deployments:
             note = f"{note}. Configured deployments: {', '.join(key.deployments)}"
@@ -352,7 +261,7 @@ class Prober:
             models=listing.ids,
             shutdowns={m.id: m.shutdown for m in listing.models if m.shutdown is not None},
             cause=cause,
-            evidence=_cap(listing.call.describe() + f": {len(listing.models)} models"),
+            evidence=cap(listing.call.describe() + f": {len(listing.models)} models"),
             cached=cached,
             note=note,
         )
@@ -414,7 +323,3 @@ def _model_part(model: str) -> str:
     if mask(model) != model or len(model) > 200:
         return "h-" + hashlib.sha256(model.encode()).hexdigest()[:16]
     return model
-
-
-def _cap(text: str) -> str:
-    return text if len(text) <= EVIDENCE_MAX else text[: EVIDENCE_MAX - 1] + "…"

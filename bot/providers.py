@@ -1,4 +1,4 @@
-"""Per-provider SDK calls, and the one place per provider where SDK exceptions become values.
+"""Per-provider SDK calls; their exceptions become values in one place, bot.sdk_errors.
 
 An Adapter wraps one key's official async client (AsyncOpenAI for OpenAI and
 OpenAI-compatible gateways, AsyncAzureOpenAI, AsyncAnthropic) with retries off and every
@@ -33,9 +33,8 @@ from bot.observed import (
     is_reasoning,
     iso_date,
     kept_headers,
-    retry_after_s,
-    short,
 )
+from bot.sdk_errors import translate_anthropic, translate_openai
 
 if TYPE_CHECKING:
     import anthropic
@@ -114,47 +113,7 @@ class Adapter(ABC):
         """The free invalid-parameter request (real=False) or the smallest real one; None: skipped."""
 
 
-def _transport(
-    exc: Exception, request: str, timeout: type[Exception], connection: type[Exception]
-) -> Call | None:
-    """A timeout or a connection failure (the SDK's own class or httpx's), else None.
-
-    The SDK's timeout class subclasses its connection class, so timeouts are tested first.
-    """
-    if isinstance(exc, timeout | httpx2.TimeoutException):
-        return Call(request=request, outcome="timeout")
-    if isinstance(exc, connection | httpx2.HTTPError):
-        cause = exc.__cause__ or exc
-        return Call(request=request, outcome="connection", message=short(str(cause), 120))
-    return None
-
-
 # -- OpenAI and OpenAI-compatible gateways, Azure -----------------------------------------------
-
-
-def translate_openai(exc: Exception, request: str) -> Call:
-    """openai SDK exception -> Call, from its fields (status_code, type, code, param, body)."""
-    import openai
-
-    transport = _transport(exc, request, openai.APITimeoutError, openai.APIConnectionError)
-    if transport is not None:
-        return transport
-    if isinstance(exc, openai.APIStatusError | openai.APIResponseValidationError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        message = body.get("message") if isinstance(body.get("message"), str) else None
-        headers = exc.response.headers
-        return Call(
-            request=request,
-            outcome="error",
-            status=exc.status_code,
-            error_type=exc.type,
-            error_code=exc.code,
-            param=exc.param,
-            message=message or exc.message,
-            retry_after=retry_after_s(headers),
-            headers=kept_headers(headers),
-        )
-    return Call(request=request, outcome="error", message=short(type(exc).__name__, 80))
 
 
 class OpenAIAdapter(Adapter):
@@ -326,30 +285,6 @@ class AzureAdapter(OpenAIAdapter):
 
 
 # -- Anthropic -----------------------------------------------------------------------------------
-
-
-def translate_anthropic(exc: Exception, request: str) -> Call:
-    """anthropic SDK exception -> Call, from its fields (status_code, type, error_code, api_message)."""
-    import anthropic
-
-    transport = _transport(exc, request, anthropic.APITimeoutError, anthropic.APIConnectionError)
-    if transport is not None:
-        return transport
-    if isinstance(exc, anthropic.APIStatusError):
-        headers = exc.response.headers
-        return Call(
-            request=request,
-            outcome="error",
-            status=exc.status_code,
-            error_type=exc.type,
-            error_code=exc.error_code,
-            message=exc.api_message or exc.message,
-            retry_after=retry_after_s(headers),
-            headers=kept_headers(headers),
-        )
-    if isinstance(exc, anthropic.APIResponseValidationError):
-        return Call(request=request, outcome="error", status=exc.status_code, message=exc.message)
-    return Call(request=request, outcome="error", message=short(type(exc).__name__, 80))
 
 
 class AnthropicAdapter(Adapter):
