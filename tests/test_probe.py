@@ -21,6 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.cache import Cache
+from bot.classify import load_knowledge
 from bot.config import AppConfig, Env
 from bot.engine import Engine
 from bot.keys import Key
@@ -83,7 +84,7 @@ def clock() -> datetime:
 def engine_for(cache: Cache, keys: list[Key], **config: Any) -> Engine:
     """An Engine over these keys and this cache, with the bundled catalog and taxonomy."""
     cfg = AppConfig(**config)
-    catalog, taxonomy = Engine.load_knowledge(cfg)
+    catalog, taxonomy = load_knowledge(cfg)
     return Engine(Env(), cfg, keys, catalog, taxonomy, cache, clock)
 
 
