@@ -13,12 +13,12 @@ import redis.asyncio as redis
 from bot import embedded
 from bot.cache import Cache
 from bot.redact import find as find_secrets
+from tests.environ import scrubbed
 from tests.fakes.slack import FakeSlack
 from tests.valkey import start_valkey
 
 # Captured once, before the per-test environment scrub removes it.
 _REDIS_URL_FROM_ENV = os.environ.get("REDIS_URL")
-_SCRUBBED_PREFIXES = ("SLACK_", "OPENAI_", "ANTHROPIC_", "AZURE_", "MODEL_ACCESS_")
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     A test that starts the embedded Valkey there (a daemon, by design) has it stopped after.
     """
     for name in list(os.environ):
-        if name == "REDIS_URL" or name.startswith(_SCRUBBED_PREFIXES):
+        if scrubbed(name):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     yield

@@ -19,6 +19,7 @@ import redis
 import yaml
 
 from tests.contract import CHECK_FIELDS, DIAGNOSIS_FIELDS, RESULT_FIELDS
+from tests.environ import clean_environ
 from tests.fakes.providers import Account, FakeProviders
 from tests.test_probe import closed_port, fake_secret
 from tests.valkey import start_valkey
@@ -86,11 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("cli")
     server = start_valkey(tmp / "valkey")
     fakes = FakeProviders().start_in_thread()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "ANTHROPIC_", "AZURE_", "MODEL_ACCESS_"))
-    }
+    env = clean_environ()
     entries = []
     secrets = []
     for alias, story in STORY.items():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.environ import clean_environ
 
 SUBCOMMANDS = ("explain", "check", "models", "deprecations", "notices", "serve", "worker")
 
@@ -16,13 +17,7 @@ def run(
     *args: str, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     """Run `model-access` as a user would, in a clean environment."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("OPENAI_", "ANTHROPIC_", "AZURE_", "SLACK_", "MODEL_ACCESS_", "REDIS_URL")
-        )
-    }
+    base = clean_environ()
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         capture_output=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.contract import DIAGNOSIS_FIELDS
+from tests.environ import clean_environ
 
 SCRIPT = Path(sys.executable).parent / "model-access"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
@@ -18,12 +18,7 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"
 
 def explain(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the real `model-access explain` in an environment without provider keys."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "ANTHROPIC_", "AZURE_", "SLACK_", "MODEL_ACCESS_"))
-        and k != "REDIS_URL"
-    }
+    env = clean_environ()
     return subprocess.run(
         [*COMMAND, "explain", *args],
         capture_output=True,

@@ -22,6 +22,7 @@ import redis
 import yaml
 
 from bot.redact import find as find_secrets
+from tests.environ import clean_environ
 from tests.fakes.providers import Account, FakeProviders
 from tests.test_probe import fake_secret
 from tests.valkey import start_valkey
@@ -85,11 +86,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     }
     keys_file = tmp / "keys.yaml"
     keys_file.write_text(yaml.safe_dump(keys), encoding="utf-8")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "ANTHROPIC_", "AZURE_", "MODEL_ACCESS_"))
-    }
+    env = clean_environ()
     env.update(
         SESS_OPENAI=openai_secret,
         SESS_AZURE=azure_secret,
