@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from bot.catalog import Catalog
-from bot.classify import Classifier
-from bot.taxonomy import Taxonomy
+from bot.diagnosis.classify import Classifier
+from bot.knowledge.catalog import Catalog
+from bot.knowledge.taxonomy import Taxonomy
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 
@@ -62,7 +62,7 @@ def _cli_seconds(text: str, repeat: int = 3) -> float:
     for _ in range(repeat):
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "explain", "--json", "-"],
+            [sys.executable, "-m", "cli", "explain", "--json", "-"],
             input=text,
             capture_output=True,
             text=True,

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from bot.classify import Classifier, load_knowledge
 from bot.config import AppConfig
+from bot.diagnosis.classify import Classifier, load_knowledge
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "help_chatter.yaml"
 TARGET_PER_S = 20_000

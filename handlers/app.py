@@ -36,10 +36,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Env, load_env
 from bot.engine import Engine
-from bot.providers import load_sdk
+from bot.probing.adapters import load_sdk
 from bot.redact import mask
-from handlers import actions, commands, help_channel, home, shortcuts
 from handlers.answers import Answers
+from handlers.listeners import actions, commands, help_channel, home, shortcuts
 from handlers.metrics import Metrics
 
 log = structlog.get_logger(__name__)

@@ -1,7 +1,7 @@
 """Broadcasts in Slack: Block Kit for deprecation notices and availability changes, and the poster.
 
 Rendering is pure (slack_sdk.models.blocks validates lengths). `SlackPublisher` is the
-`bot.broadcast.Publisher` the worker uses: it posts with a bounded retry loop that
+`bot.broadcasts.deprecations.Publisher` the worker uses: it posts with a bounded retry loop that
 honours 429 Retry-After and backs off on 5xx and connection errors, and reports False
 when the post finally fails, so the outbox keeps the message pending for the next pass.
 """
@@ -20,11 +20,11 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.broadcast import Announcement
-from bot.inventory import Change
+from bot.broadcasts.deprecations import Announcement
+from bot.broadcasts.inventory import Change
 from bot.keys import provider_title
 from bot.redact import mask_any
-from handlers.render import (
+from handlers.render.blocks import (
     FALLBACK_MAX,
     SECTION_MAX,
     Block,
@@ -239,7 +239,7 @@ async def post(
 
 
 class SlackPublisher:
-    """The broadcast channel as a `bot.broadcast.Publisher`, at most one post per min_interval_s."""
+    """The broadcast channel as a `bot.broadcasts.deprecations.Publisher`, at most one post per min_interval_s."""
 
     def __init__(
         self,

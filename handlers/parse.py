@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.catalog import ENDPOINTS
-from handlers.render import unescape
+from bot.knowledge.catalog import ENDPOINTS
+from handlers.render.blocks import unescape
 
 MODEL_MAX = 200  # longer than any real id; keeps button values small
 EXPLAIN_VALUE_MAX = 1800  # pasted text carried by a button, under Slack's 2,000

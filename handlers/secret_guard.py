@@ -12,7 +12,7 @@ import re
 
 from bot.keys import provider_title
 from bot.redact import ROTATION_PAGES, FoundSecret, find
-from handlers.render import escape
+from handlers.render.blocks import escape
 
 _AZURE_CONTEXT = re.compile(r"azure|api[-_ ]?key|ocp-apim|openai\.azure", re.IGNORECASE)
 

@@ -3,7 +3,7 @@
 `model-access worker` runs them as a process of their own (`run_worker`); `serve` can run
 them inside the bot instead (`start_in_process`) for a single-process install. Any number
 of workers may run: arq's unique cron job ids, a leader lock per pass and the outbox
-records (bot/broadcast.py) keep every message to one post.
+records (bot/broadcasts/deprecations.py) keep every message to one post.
 
 Schedule (UTC): the deprecation pass at minute 7 of every hour and at start-up. It is
 idempotent (it posts what is due *today* and anything still pending), so running it
@@ -28,11 +28,11 @@ from arq.worker import Worker, create_worker
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import embedded
-from bot.broadcast import deprecation_pass
+from bot.broadcasts.deprecations import deprecation_pass
+from bot.broadcasts.inventory import PASS_LOCK_S, PassReport, inventory_pass
 from bot.config import Env
 from bot.engine import Engine
 from bot.errors import ConfigError
-from bot.inventory import PASS_LOCK_S, PassReport, inventory_pass
 from handlers.app import build_client
 from handlers.notices import SlackPublisher
 

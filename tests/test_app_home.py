@@ -9,10 +9,10 @@ from typing import Any
 
 from slack_sdk.models.views import View
 
-from bot.broadcast import calendar
+from bot.broadcasts.deprecations import calendar
 from bot.cache import Cache
-from bot.classify import load_knowledge
 from bot.config import AppConfig
+from bot.diagnosis.classify import load_knowledge
 from bot.results import Deprecation
 from tests.slack_helpers import USER, SlackWorld, block_texts, slack_world
 

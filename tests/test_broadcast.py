@@ -20,15 +20,16 @@ import yaml
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import asks, broadcast
-from bot.broadcast import Announcement, deprecation_pass, threshold_for
+from bot.broadcasts import asks
+from bot.broadcasts import deprecations as broadcast
+from bot.broadcasts.deprecations import Announcement, deprecation_pass, threshold_for
+from bot.broadcasts.inventory import Outbox, Snapshot, snapshot_key
 from bot.cache import Cache
-from bot.catalog import Catalog
 from bot.config import AppConfig, Env
 from bot.engine import Engine
-from bot.inventory import Outbox, Snapshot, snapshot_key
 from bot.keys import Key
-from bot.taxonomy import Taxonomy
+from bot.knowledge.catalog import Catalog
+from bot.knowledge.taxonomy import Taxonomy
 from handlers.notices import RetryPolicy, SlackPublisher, announcement_blocks, announcement_text
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 

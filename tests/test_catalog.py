@@ -9,7 +9,7 @@ from textwrap import dedent
 
 import pytest
 
-from bot.catalog import BUNDLED_FILE, ENDPOINTS, Catalog, CatalogError, ModelEntry
+from bot.knowledge.catalog import BUNDLED_FILE, ENDPOINTS, Catalog, CatalogError, ModelEntry
 
 TODAY = date(2026, 11, 23)
 

@@ -159,7 +159,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run `model-access ARGS` and check no secret leaked into its output."""
     proc = subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args],
+        [PYTHON, "-m", "cli", *args],
         env=env or world.env,
         capture_output=True,
         text=True,

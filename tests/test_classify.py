@@ -23,10 +23,10 @@ from anthropic._error_classes import ERROR_CLASSES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.catalog import Catalog, ModelEntry
-from bot.classify import Classifier
+from bot.diagnosis.classify import Classifier
+from bot.knowledge.catalog import Catalog, ModelEntry
+from bot.knowledge.taxonomy import Taxonomy
 from bot.results import Diagnosis
-from bot.taxonomy import Taxonomy
 
 CORPUS = Path(__file__).parent / "corpus"
 ERRORS = yaml.safe_load((CORPUS / "errors.yaml").read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ def run(
     """Run `model-access` as a user would, in a clean environment."""
     base = clean_environ()
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         input=stdin,

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot import diagnose as diag
 from bot.cache import Cache
-from bot.catalog import Catalog
-from bot.classify import Classifier, load_knowledge
 from bot.config import AppConfig
+from bot.diagnosis import check as diag
+from bot.diagnosis.classify import Classifier, load_knowledge
+from bot.knowledge.catalog import Catalog
+from bot.knowledge.taxonomy import Taxonomy
 from bot.results import Diagnosis, Limits, ProbeResult
-from bot.taxonomy import Taxonomy
 from tests.fakes.providers import Account, FakeProviders
 from tests.test_probe import TODAY, engine_for, fake_secret, fakes, openai_key
 

@@ -13,7 +13,7 @@ from tests.contract import DIAGNOSIS_FIELDS
 from tests.environ import clean_environ
 
 SCRIPT = Path(sys.executable).parent / "model-access"
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "cli"]
 
 
 def explain(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.broadcast import deprecation_pass
+from bot.broadcasts.deprecations import deprecation_pass
+from bot.broadcasts.inventory import Outbox, diff, inventory_pass, load_snapshots
 from bot.cache import Cache
-from bot.catalog import Catalog
 from bot.engine import Engine
-from bot.inventory import Outbox, diff, inventory_pass, load_snapshots
 from bot.keys import Key
+from bot.knowledge.catalog import Catalog
 from tests import test_broadcast as shared
 from tests.fakes.providers import Account, FakeOpenAI
 from tests.fakes.slack import FakeSlack

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 import yaml
 
-from handlers.commands import COMMAND
-from handlers.shortcuts import CALLBACK_ID
+from handlers.listeners.commands import COMMAND
+from handlers.listeners.shortcuts import CALLBACK_ID
 
 MANIFEST = Path(__file__).resolve().parent.parent / "deploy" / "slack-app-manifest.yaml"
 
 # What each listener needs from Slack: the events it subscribes to and the scopes they take.
 EVENTS = {
-    "app_home_opened",  # handlers/home.py
-    "app_mention",  # handlers/help_channel.py
+    "app_home_opened",  # handlers/listeners/home.py
+    "app_mention",  # handlers/listeners/help_channel.py
     "message.channels",  # public help channels
     "message.groups",  # private help channels
     "message.im",  # errors pasted to the bot directly

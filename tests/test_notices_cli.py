@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
+from cli.main import main
 from tests.test_broadcast import catalog_file, model
 
 SHUTDOWN = date(2027, 3, 31)

@@ -21,8 +21,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.cache import Cache
-from bot.classify import load_knowledge
 from bot.config import AppConfig, Env
+from bot.diagnosis.classify import load_knowledge
 from bot.engine import Engine
 from bot.keys import Key
 from bot.results import ProbeResult

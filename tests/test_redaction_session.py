@@ -108,7 +108,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 def run(session: Session, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """One CLI process of the session; its stdout and stderr are kept for the final checks."""
     proc = subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args],
+        [PYTHON, "-m", "cli", *args],
         env=session.env,
         input=stdin,
         capture_output=True,

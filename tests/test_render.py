@@ -23,8 +23,11 @@ from bot.results import (
     ModelsReport,
     ProbeResult,
 )
-from handlers import parse, render_check, render_home, render_lists
-from handlers.render import (
+from handlers import parse
+from handlers.render import check as render_check
+from handlers.render import home as render_home
+from handlers.render import lists as render_lists
+from handlers.render.blocks import (
     MAX_BLOCKS,
     SECTION_MAX,
     TEXT_BUDGET,

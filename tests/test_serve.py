@@ -30,7 +30,7 @@ def run_serve(
 ) -> subprocess.CompletedProcess[str]:
     """Run `model-access serve ARGS` to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", *args],
+        [sys.executable, "-m", "cli", "serve", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -141,7 +141,7 @@ def test_http_mode_serves_events_health_and_metrics(
         "PORT": str(port),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--http"],
+        [sys.executable, "-m", "cli", "serve", "--http"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

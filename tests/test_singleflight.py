@@ -266,7 +266,7 @@ def test_eight_cli_processes_list_at_most_once_per_key(
         )
         procs = [
             subprocess.Popen(
-                [PYTHON, "-m", "bot.cli", "check", "gpt-4o", "--json"],
+                [PYTHON, "-m", "cli", "check", "gpt-4o", "--json"],
                 env=env,
                 cwd=str(ROOT),
                 stdout=subprocess.PIPE,

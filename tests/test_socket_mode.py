@@ -122,7 +122,7 @@ def serving(env: dict[str, str], tmp_path: Path, *args: str) -> Iterator[subproc
         open(tmp_path / "serve.err", "w") as err,
     ):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", *args],
+            [sys.executable, "-m", "cli", "serve", *args],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.taxonomy import BUNDLED, CAUSES, Taxonomy, TaxonomyError, UnknownCause, render
+from bot.knowledge.taxonomy import BUNDLED, CAUSES, Taxonomy, TaxonomyError, UnknownCause, render
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "corpus" / "errors.yaml").read_text("utf-8"))
 RETRYABLE = {"rate_limit", "provider_outage", "network"}

@@ -18,8 +18,8 @@ from arq.connections import RedisSettings
 from redis import Redis as SyncRedis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.catalog import Catalog
-from bot.cli import main
+from bot.knowledge.catalog import Catalog
+from cli.main import main
 from handlers.worker import build_worker, inventory_job, start_in_process
 from tests import test_broadcast as shared
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
@@ -164,7 +164,7 @@ def test_worker_process_posts_and_exits_cleanly_on_sigterm(redis_url: str, tmp_p
             "MODEL_ACCESS_CONFIG": str(config),
         }
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker"],
+            [sys.executable, "-m", "cli", "worker"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -1,0 +1,1 @@
+"""Broadcasts: the deprecation calendar, notices and key inventories, posted exactly once."""

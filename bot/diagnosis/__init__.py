@@ -1,0 +1,1 @@
+"""From evidence to a cause: pasted errors, probe failures and check results diagnosed."""

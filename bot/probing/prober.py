@@ -1,0 +1,325 @@
+"""The prober: can each key use a model? Cheapest evidence first, every key at once, cached.
+
+The ladder for one key (research/probing.md §0):
+
+1. The key's models list (free; cached per key in Redis and single-flighted across
+   processes), and for Anthropic a retrieve when the name may be an alias. Live lifecycle
+   fields (OpenAI `shutdown_date`, Anthropic `lifecycle`/`retires_at`, Azure
+   `lifecycle_status`/`deprecation.inference`) win over the catalog. A 403 on the list is
+   not fatal, and a gateway's list (maybe public) proves nothing about the key.
+2. A free invalid-parameter request on the model's endpoint (`max_tokens: 0` and kin),
+   sent *concurrently* with step 1 so a cold check costs one round trip per key: its 400
+   comes after auth, model access and quota, and carries the rate-limit headers.
+3. With `deep`, the smallest real request (1 output token; 16 where a floor applies);
+   never images or audio.
+
+Caching: one result per (key, model, endpoint, depth) under `probe:`, single-flighted so
+N identical checks anywhere make one upstream call per key. Positive results live
+`cache_ttl_s.positive`, negative ones `cache_ttl_s.negative`; transient outcomes
+(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S — long enough to
+coalesce a burst of identical questions, short enough that the next person re-probes.
+Redis down: everything still answers, uncached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import httpx2
+import structlog
+
+from bot.cache import Cache
+from bot.config import AppConfig
+from bot.diagnosis.classify import Classifier
+from bot.keys import Key
+from bot.knowledge.catalog import Catalog, ModelEntry
+from bot.probing.adapters import Adapter, adapter_for, new_http_client
+from bot.probing.health import HealthLog
+from bot.probing.limits import limits_from
+from bot.probing.observed import NOT_PROBED, Call, Listing, accepts_probe
+from bot.probing.verdict import Job, Verdicts, cap
+from bot.redact import mask
+from bot.results import KeyHealth, KeyModels, ProbeResult
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+TRANSIENT_TTL_S = 5.0
+TRANSIENT_CAUSES = frozenset({"network", "provider_outage", "rate_limit"})
+
+
+class Prober:
+    """Probes keys for models through the providers' SDKs; results cached in Redis."""
+
+    def __init__(
+        self,
+        *,
+        cache: Cache,
+        catalog: Catalog,
+        classifier: Classifier,
+        config: AppConfig,
+        clock: Clock,
+    ) -> None:
+        self.cache = cache
+        self.catalog = catalog
+        self.classifier = classifier
+        self.config = config
+        self.clock = clock
+        self._http: httpx2.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self.health_log = HealthLog(cache, clock)
+        self.verdicts = Verdicts(classifier, clock)
+
+    # -- public -------------------------------------------------------------------------------
+
+    async def check(
+        self,
+        keys: Sequence[Key],
+        model: str,
+        *,
+        endpoint: str | None = None,
+        deep: bool = False,
+        refresh: bool = False,
+    ) -> list[ProbeResult]:
+        """Probe every key for a model at once; one key's failure never fails the others."""
+        tasks = [self._check_key(k, model, endpoint, deep, refresh) for k in keys]
+        return list(await asyncio.gather(*tasks))
+
+    async def models(self, keys: Sequence[Key], *, refresh: bool = False) -> list[KeyModels]:
+        """Every key's models list, listed concurrently."""
+        return list(await asyncio.gather(*(self.list_models(k, refresh=refresh) for k in keys)))
+
+    async def list_models(self, key: Key, *, refresh: bool = False) -> KeyModels:
+        """One key's models list (cached for cache_ttl_s.models_list, single-flighted)."""
+        adapter = self._adapter(key)
+        listing, cached = await self._listing(adapter, refresh)
+        return self._key_models(key, listing, cached)
+
+    async def health(self, keys: Sequence[Key]) -> list[KeyHealth]:
+        """Each key's last live probe, models count and recent failures (newest first)."""
+        return [await self.health_log.read(k) for k in keys]
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def endpoint_for(self, key: Key, model: str, endpoint: str | None) -> str:
+        """The endpoint to probe: the one asked for, else the catalog's first, else chat."""
+        if endpoint:
+            return endpoint
+        entry = self._entry(model, key.provider)
+        if entry is not None and entry.endpoints:
+            return str(entry.endpoints[0])
+        return "chat"
+
+    # -- one key ------------------------------------------------------------------------------
+
+    async def _check_key(
+        self, key: Key, model: str, endpoint: str | None, deep: bool, refresh: bool
+    ) -> ProbeResult:
+        start = time.perf_counter()
+        ep = self.endpoint_for(key, model, endpoint)
+        name = self.cache.key(
+            "probe", key.cache_id, _model_part(model), ep, "deep" if deep else "free"
+        )
+
+        async def compute() -> Any:
+            return (await self._probe(key, model, ep, deep, refresh)).to_json()
+
+        try:
+            flight = await self.cache.single_flight(
+                name, compute, self._ttl, refresh=refresh, wait_s=self._wait_s()
+            )
+            result = ProbeResult.model_validate(flight.value)
+            cached = flight.cached
+        except Exception as exc:  # a bug in one key's probe must not sink the others
+            result, cached = self._crashed(key, model, ep, exc, "probe_crashed"), False
+        latency = round((time.perf_counter() - start) * 1000, 2)
+        return result.model_copy(update={"cached": cached, "latency_ms": latency})
+
+    def _crashed(self, key: Key, model: str, ep: str, exc: Exception, event: str) -> ProbeResult:
+        """An `unknown` result for a probe that raised, logged with its traceback."""
+        log.error(event, alias=key.alias, model=model, error=type(exc).__name__, exc_info=exc)
+        result = self.verdicts.result(
+            key, model, ep, accessible=False, cause="unknown", step="error"
+        )
+        return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
+
+    async def _probe(self, key: Key, model: str, ep: str, deep: bool, refresh: bool) -> ProbeResult:
+        adapter = self._adapter(key)
+        try:
+            result = await self._ladder(adapter, model, ep, deep, refresh)
+        except Exception as exc:
+            result = self._crashed(key, model, ep, exc, "probe_failed")
+        log.info(
+            "probe_done",
+            alias=key.alias,
+            model=model,
+            endpoint=ep,
+            accessible=result.accessible,
+            cause=result.cause,
+            step=result.step,
+        )
+        failure = None if result.accessible else f"{model} {result.cause}"
+        await self.health_log.record_probe(key, result.accessible, failure)
+        return result
+
+    async def _ladder(
+        self, adapter: Adapter, model: str, ep: str, deep: bool, refresh: bool
+    ) -> ProbeResult:
+        key = adapter.key
+        free = adapter.probe(model, ep, real=False, stream=False)
+        (listing, _), call = await asyncio.gather(self._listing(adapter, refresh), free)
+        job = Job(adapter, model, ep, listing, listing.get(model) if listing.call.ok else None)
+        job.evidence.append(listing.evidence_for(key, model, job.live))
+        if key.provider == "anthropic" and job.live is None and call and accepts_probe(call, ep):
+            got, job.live = await adapter.retrieve(model)  # resolves an alias to its snapshot
+            resolved = f" (resolves to {job.live.id})" if job.live else ""
+            job.evidence.append(got.describe() + resolved)
+        entry = self._entry(model, key.provider)
+        live = job.live
+        job.fields.update(
+            listed=listing.has(key, model, live),
+            shutdown=(live.shutdown if live else None) or (entry.shutdown if entry else None),
+            status=(live.status if live else None)
+            or (entry.status_on(self._today()) if entry else None),
+            replacement=self._replacement(entry),
+        )
+        if call is None:  # no free probe for this endpoint: the list is all we have
+            job.evidence.append(NOT_PROBED.get(ep, f"no free probe for the {ep} endpoint"))
+            if job.fields["listed"]:
+                return self.verdicts.done(job, None, "list")
+            return self.verdicts.failed_from_list(job, entry)
+        if not accepts_probe(call, ep):
+            return self.verdicts.failed(job, call, "param-probe")
+
+        job.fields["limits"] = limits_from(key.provider, call.headers, model)
+        job.evidence.append(call.describe(brief=True) + ": access and quota OK")
+        verification = entry is not None and any(g.kind == "verification" for g in entry.gating)
+        if not deep:
+            if verification:
+                job.evidence.append(
+                    "organization verification is only checked on a real request; use --deep"
+                )
+            return self.verdicts.done(job, None, "param-probe")
+        real = await adapter.probe(model, ep, real=True, stream=verification)
+        if real is None:
+            job.evidence.append(NOT_PROBED.get(ep, "not tried: a real call would be billed"))
+            return self.verdicts.done(job, None, "param-probe")
+        if not real.ok:
+            return self.verdicts.failed(job, real, "deep")
+        job.fields["limits"] = (
+            limits_from(key.provider, real.headers, model) or job.fields["limits"]
+        )
+        job.evidence.append(real.describe() + ": a real request works")
+        return self.verdicts.done(job, None, "deep")
+
+    # -- the models list ----------------------------------------------------------------------
+
+    async def _listing(self, adapter: Adapter, refresh: bool) -> tuple[Listing, bool]:
+        key = adapter.key
+
+        async def compute() -> Any:
+            listing = await adapter.list_models()
+            if listing.call.ok:
+                await self.health_log.record_models(key, len(listing.models))
+            return listing.model_dump(mode="json")
+
+        try:
+            flight = await self.cache.single_flight(
+                self.cache.key("models", key.cache_id),
+                compute,
+                self._listing_ttl,
+                refresh=refresh,
+                wait_s=self._wait_s(),
+            )
+        except Exception as exc:
+            log.error("models_list_crashed", alias=key.alias, error=type(exc).__name__)
+            call = Call(request="GET models", outcome="error", message=type(exc).__name__)
+            return Listing(call=call), False
+        return Listing.model_validate(flight.value), flight.cached
+
+    def _key_models(self, key: Key, listing: Listing, cached: bool) -> KeyModels:
+        cause = None
+        if not listing.call.ok:
+            cause, _ = self.verdicts.cause(key, "", "chat", listing.call, listing, None)
+        note = listing.note
+        if key.provider == "azure" and key.deployments:
+            note = f"{note}. Configured deployments: {', '.join(key.deployments)}"
+        return KeyModels(
+            alias=key.alias,
+            provider=key.provider,
+            fingerprint=key.fingerprint,
+            ok=listing.call.ok,
+            models=listing.ids,
+            shutdowns={m.id: m.shutdown for m in listing.models if m.shutdown is not None},
+            cause=cause,
+            evidence=cap(listing.call.describe() + f": {len(listing.models)} models"),
+            cached=cached,
+            note=note,
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _adapter(self, key: Key) -> Adapter:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop:
+            self._http, self._http_loop = new_http_client(), loop
+        return adapter_for(key, self._http, loop.time() + self.config.probe_timeout_s)
+
+    def _entry(self, model: str, provider: str) -> ModelEntry | None:
+        """The catalog entry for an id or alias: the key's provider's own first, then any.
+
+        Gateway ids such as openai/gpt-4o are also looked up by their tail.
+        """
+        for name in dict.fromkeys((model, model.rsplit("/", 1)[-1])):
+            entry = self.catalog.get(name, provider) or self.catalog.get(name)
+            if entry is not None:
+                return entry
+        return None
+
+    def _replacement(self, entry: ModelEntry | None) -> str | None:
+        if entry is None:
+            return None
+        target = self.catalog.replacement_for(
+            entry.id, provider=entry.provider, today=self._today()
+        )
+        return target.id if target is not None else None
+
+    def _wait_s(self) -> float:
+        return self.config.probe_timeout_s + 2.0
+
+    def _today(self) -> date:
+        return self.clock().date()
+
+    def _ttl(self, value: Any) -> float:
+        ttl = self.config.cache_ttl_s
+        if value.get("accessible"):
+            return float(ttl.positive)
+        if value.get("cause") in TRANSIENT_CAUSES or value.get("cause") == "unknown":
+            return min(TRANSIENT_TTL_S, float(ttl.negative))
+        return float(ttl.negative)
+
+    def _listing_ttl(self, value: Any) -> float:
+        ttl = self.config.cache_ttl_s
+        call = value.get("call") or {}
+        if call.get("outcome") == "ok":
+            return float(ttl.models_list)
+        status = call.get("status")
+        if call.get("outcome") != "error" or status is None or status >= 500 or status == 429:
+            return min(TRANSIENT_TTL_S, float(ttl.negative))
+        return float(ttl.negative)
+
+
+def _model_part(model: str) -> str:
+    """The model as a cache-key part: as typed, or a hash when it looks like a secret."""
+    if mask(model) != model or len(model) > 200:
+        return "h-" + hashlib.sha256(model.encode()).hexdigest()[:16]
+    return model

@@ -1,0 +1,1 @@
+"""The terminal adapter: `model-access` commands over the engine, rendered as text."""

@@ -1,0 +1,1 @@
+"""Slack listeners, one module per kind of request, each with `register(app, ...)`."""

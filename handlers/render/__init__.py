@@ -1,0 +1,1 @@
+"""Block Kit rendering: pure functions from result values to Slack messages and views."""
