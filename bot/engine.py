@@ -13,8 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot import redact
-from bot.broadcasts import asks, inventory
-from bot.broadcasts import deprecations as broadcast
+from bot.broadcasts import asks, calendar, inventory
 from bot.cache import Cache
 from bot.config import AppConfig, Env, load_app_config, load_env
 from bot.diagnosis import check as diagnose
@@ -179,12 +178,12 @@ class Engine:
         if within_days is not None and within_days < 0:
             raise UsageError("--within takes a number of days, 0 or more")
         live = await self.live_shutdowns()
-        return broadcast.calendar(self.catalog, self.today(), within_days, live)
+        return calendar.calendar(self.catalog, self.today(), within_days, live)
 
     async def notices(self, day: date | None = None) -> list[Notice]:
         """The deprecation notices due on a day (default today)."""
         live = await self.live_shutdowns()
-        return broadcast.due_notices(
+        return calendar.due_notices(
             self.catalog, day or self.today(), self.config.notice_days, live
         )
 

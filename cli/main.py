@@ -196,7 +196,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from handlers.app import serve
+    from handlers.server import serve
 
     return serve(
         keys_file=args.keys,

@@ -29,12 +29,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import embedded
 from bot.broadcasts.deprecations import deprecation_pass
-from bot.broadcasts.inventory import PASS_LOCK_S, PassReport, inventory_pass
+from bot.broadcasts.inventory import inventory_pass
+from bot.broadcasts.outbox import PASS_LOCK_S, PassReport
 from bot.config import Env
 from bot.engine import Engine
 from bot.errors import ConfigError
-from handlers.app import build_client
-from handlers.notices import SlackPublisher
+from handlers.client import build_client
+from handlers.publisher import SlackPublisher
 
 log = structlog.get_logger(__name__)
 

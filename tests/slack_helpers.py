@@ -29,8 +29,10 @@ from slack_sdk.models.blocks import Block
 from bot.cache import Cache
 from bot.config import Env
 from bot.engine import Clock, Engine, utc_now
-from handlers.app import build_app, build_client, http_app, warm_up
+from handlers.app import build_app, warm_up
+from handlers.client import build_client
 from handlers.metrics import Metrics
+from handlers.server import http_app
 from tests.fakes.providers import Account, FakeOpenAI
 from tests.fakes.slack import BOT_TOKEN, TEAM_ID, Call, FakeSlack, sign
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.models.views import View
 
-from bot.broadcasts.deprecations import calendar
+from bot.broadcasts.calendar import calendar
 from bot.cache import Cache
 from bot.config import AppConfig
 from bot.diagnosis.classify import load_knowledge

@@ -21,16 +21,19 @@ from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.broadcasts import asks
-from bot.broadcasts import deprecations as broadcast
-from bot.broadcasts.deprecations import Announcement, deprecation_pass, threshold_for
-from bot.broadcasts.inventory import Outbox, Snapshot, snapshot_key
+from bot.broadcasts import calendar as broadcast
+from bot.broadcasts.calendar import threshold_for
+from bot.broadcasts.deprecations import Announcement, deprecation_pass
+from bot.broadcasts.inventory import Snapshot, snapshot_key
+from bot.broadcasts.outbox import Outbox
 from bot.cache import Cache
 from bot.config import AppConfig, Env
 from bot.engine import Engine
 from bot.keys import Key
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.taxonomy import Taxonomy
-from handlers.notices import RetryPolicy, SlackPublisher, announcement_blocks, announcement_text
+from handlers.publisher import RetryPolicy, SlackPublisher
+from handlers.render.notices import announcement_blocks, announcement_text
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 
 CHANNEL = "C0NOTICES"

@@ -26,8 +26,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cache import Cache
 from bot.engine import Engine
-from handlers.app import build_app, http_app
+from handlers.app import build_app
 from handlers.metrics import Metrics
+from handlers.server import http_app
 from tests.fakes.providers import Account
 from tests.fakes.slack import BOT_TOKEN, BOT_USER_ID, Call
 from tests.slack_helpers import (

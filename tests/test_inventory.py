@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.broadcasts.deprecations import deprecation_pass
-from bot.broadcasts.inventory import Outbox, diff, inventory_pass, load_snapshots
+from bot.broadcasts.inventory import diff, inventory_pass, load_snapshots
+from bot.broadcasts.outbox import Outbox
 from bot.cache import Cache
 from bot.engine import Engine
 from bot.keys import Key
