@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.clock import today_of, utc_now
 from bot.diagnosis.classify import Classifier
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.taxonomy import Taxonomy
@@ -75,7 +76,7 @@ def _cli_seconds(text: str, repeat: int = 3) -> float:
 
 def run(seconds: float = 1.0) -> dict[str, Any]:
     """Classifications/s on chatter and on errors, prefilter msgs/s, and 1 MB paste latency."""
-    classifier = Classifier(Catalog.load(None), Taxonomy.load())
+    classifier = Classifier(Catalog.load(None), Taxonomy.load(), today=today_of(utc_now))
     chatter = [
         m["text"] for m in yaml.safe_load((CORPUS / "chatter.yaml").read_text("utf-8"))["messages"]
     ]

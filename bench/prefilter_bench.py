@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from bot.clock import today_of, utc_now
 from bot.config import AppConfig
 from bot.diagnosis.classify import Classifier, load_knowledge
 
@@ -65,7 +66,7 @@ def one_core() -> Iterator[bool]:
 def run() -> dict[str, Any]:
     """Time the pre-filter on chatter and on error pastes, and explain on error pastes."""
     catalog, taxonomy = load_knowledge(AppConfig())
-    classifier = Classifier(catalog, taxonomy)
+    classifier = Classifier(catalog, taxonomy, today=today_of(utc_now))
     chatter, errors = load_corpus()
     for text in chatter + errors:  # warm up caches and lazy compilation
         classifier.prefilter(text)

@@ -6,34 +6,44 @@ so tests and broadcasts can run on any date against any Redis.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from bot import redact
+from bot import providers, redact
 from bot.broadcasts import asks, calendar, inventory
+from bot.broadcasts.deprecations import DeprecationPass, Publisher
+from bot.broadcasts.inventory import ChangePoster, InventoryPass
+from bot.broadcasts.outbox import PassReport
 from bot.cache import Cache
+from bot.clock import Clock, utc_now
 from bot.config import AppConfig, Env, load_app_config, load_env
 from bot.diagnosis import check as diagnose
 from bot.diagnosis.classify import Classifier, load_knowledge
-from bot.errors import UsageError
+from bot.errors import ModelAccessError, UsageError
 from bot.keys import Key, load_keys, require_keys, select
 from bot.knowledge.catalog import ENDPOINTS, Catalog
 from bot.knowledge.taxonomy import Taxonomy
 from bot.log import get_logger
 from bot.probing.prober import Prober
-from bot.results import CheckReport, Deprecation, Diagnosis, KeyHealth, ModelsReport, Notice
+from bot.results import (
+    CheckReport,
+    Deprecation,
+    Diagnosis,
+    KeyHealth,
+    KeyModels,
+    LiveCheck,
+    ModelFacts,
+    ModelsReport,
+    Notice,
+)
 
-Clock = Callable[[], datetime]
 log = get_logger(__name__)
 MAX_MODEL_ID = 200
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
+LIVE_CHECK_SLACK_S = 5.0  # beyond the probe timeout: coalescing waits and several keys
 
 
 def model_id(model: str) -> str:
@@ -77,7 +87,7 @@ class Engine:
     prober: Prober = field(init=False)
 
     def __post_init__(self) -> None:
-        self.classifier = Classifier(self.catalog, self.taxonomy)
+        self.classifier = Classifier(self.catalog, self.taxonomy, today=self.today)
         self.prober = Prober(
             cache=self.cache,
             catalog=self.catalog,
@@ -173,6 +183,46 @@ class Engine:
         listed = await self.prober.models(keys, refresh=refresh)
         return ModelsReport(keys=listed, cache=self.cache.status)
 
+    def keys_for(self, provider: str | None) -> list[Key]:
+        """The keys that can check an error from `provider`: its family's; all when it is unknown."""
+        family = providers.speaks_for(provider)
+        return [k for k in self.keys if family is None or k.provider in family]
+
+    async def live_check(self, model: str, provider: str | None) -> LiveCheck:
+        """Check the model an error names with the keys that can speak for the error's provider.
+
+        Never raises for what a user cannot fix from Slack: no keys, no key of that provider,
+        a model id that cannot be one, or no answer in time come back as a note.
+        """
+        if not self.keys:
+            return LiveCheck(model=model, note="no provider keys are configured")
+        keys = self.keys_for(provider)
+        if not keys:
+            return LiveCheck(model=model, note=f"we hold no {provider} key to probe with")
+        timeout = self.config.probe_timeout_s + LIVE_CHECK_SLACK_S
+        try:
+            report = await asyncio.wait_for(
+                self.check(model, aliases=[k.alias for k in keys]), timeout
+            )
+        except TimeoutError:
+            log.warning("live_check_timeout", model=model, timeout_s=timeout)
+            return LiveCheck(model=model, note=f"no answer within {timeout:.0f} s")
+        except ModelAccessError as exc:
+            return LiveCheck(model=model, note=str(exc))
+        return LiveCheck(model=model, report=report)
+
+    def model_facts(self, model: str, provider: str | None = None) -> ModelFacts:
+        """What the catalog says about a model today: status, shutdown date and replacement."""
+        entry = self.catalog.lookup(model, provider)
+        if entry is None:
+            return ModelFacts(model=model)
+        return ModelFacts(
+            model=entry.id,
+            status=entry.status_on(self.today()),
+            shutdown=entry.shutdown,
+            replacement=entry.replacement,
+        )
+
     async def deprecations(self, within_days: int | None = None) -> list[Deprecation]:
         """The deprecation calendar, soonest shutdown first; the providers' own dates win."""
         if within_days is not None and within_days < 0:
@@ -193,6 +243,34 @@ class Engine:
         Empty until the inventory has run (or without Redis): the catalog's dates stand.
         """
         return inventory.live_dates(await inventory.load_snapshots(self.cache, self.keys))
+
+    # -- the broadcasts' passes (run by the worker) ---------------------------------------------
+
+    async def deprecation_pass(
+        self, publisher: Publisher, *, now: datetime | None = None, catalog: Catalog | None = None
+    ) -> PassReport:
+        """Post the deprecation notices due by `now` (default: the engine's clock), each once."""
+        run = DeprecationPass(
+            cache=self.cache,
+            keys=self.keys,
+            catalog=catalog or self.catalog,
+            taxonomy=self.taxonomy,
+            notice_days=self.config.notice_days,
+        )
+        return await run.run(publisher, now or self.clock())
+
+    async def inventory_pass(
+        self, poster: ChangePoster, *, now: datetime | None = None
+    ) -> PassReport:
+        """List every key's models and post what each key gained or lost since the last pass."""
+
+        async def fresh(key: Key) -> KeyModels:
+            return await self.prober.list_models(key, refresh=True)
+
+        run = InventoryPass(
+            cache=self.cache, keys=self.keys, catalog=self.catalog, list_models=fresh
+        )
+        return await run.run(poster, now or self.clock())
 
     async def health(self) -> list[KeyHealth]:
         """Each key's last probe, models count and recent failures (for App Home and `keys`)."""

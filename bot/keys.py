@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -26,27 +25,10 @@ from pydantic import (
 
 from bot.config import read_yaml
 from bot.errors import ConfigError, UsageError
+from bot.providers import Provider
 from bot.redact import fingerprint as _fingerprint
 from bot.yamlfile import describe_validation_error
 
-ProviderName = Literal["openai", "azure", "anthropic", "openai-compatible"]
-
-# How providers are named in messages; Slack too, whose tokens the secret guard names.
-PROVIDER_TITLES: dict[str, str] = {
-    "openai": "OpenAI",
-    "azure": "Azure OpenAI",
-    "anthropic": "Anthropic",
-    "openai-compatible": "the gateway",
-    "slack": "Slack",
-}
-
-
-def provider_title(name: str) -> str:
-    """A provider's name for people (an unknown one as given)."""
-    return PROVIDER_TITLES.get(name, name)
-
-
-PROVIDERS: tuple[str, ...] = ("openai", "azure", "anthropic", "openai-compatible")
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 
@@ -55,7 +37,7 @@ class Key:
     """One configured provider key. `secret` is never shown; use `label` to display it."""
 
     alias: str
-    provider: ProviderName
+    provider: Provider
     secret: SecretStr = field(repr=False)
     base_url: str | None = None
     organization: str | None = None
@@ -86,7 +68,7 @@ class KeySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     alias: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")
-    provider: ProviderName
+    provider: Provider
     api_key_env: str | None = None
     api_key_file: Path | None = None
     base_url: str | None = None

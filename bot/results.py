@@ -152,3 +152,24 @@ class KeyHealth(_Value):
     last_ok: bool | None = None
     models_count: int | None = None
     recent_failures: list[str] = Field(default_factory=list)  # "gpt-4 model_retired", newest first
+
+
+class ModelFacts(_Value):
+    """What the catalog says about a model named in an error (any field may be missing)."""
+
+    model: str
+    status: str | None = None
+    shutdown: date | None = None
+    replacement: str | None = None
+
+
+class LiveCheck(_Value):
+    """A check of the model an error names, with the keys that can speak for its provider.
+
+    `report` when the check ran; otherwise `note` says why not ("no provider keys are
+    configured", "no answer within 15 s", ...).
+    """
+
+    model: str
+    report: CheckReport | None = None
+    note: str | None = None

@@ -150,12 +150,13 @@ def _read_text(parts: Sequence[str]) -> str:
 
 async def _run(args: argparse.Namespace) -> int:
     if args.command == "explain":  # offline: no engine, no Redis, no SDKs to import
+        from bot.clock import today_of, utc_now
         from bot.config import load_app_config
         from bot.diagnosis.classify import Classifier, load_knowledge
 
         config_file = args.config or load_env().MODEL_ACCESS_CONFIG
         catalog, taxonomy = load_knowledge(load_app_config(config_file))
-        d = Classifier(catalog, taxonomy).explain(_read_text(args.text))
+        d = Classifier(catalog, taxonomy, today=today_of(utc_now)).explain(_read_text(args.text))
         _emit(d.to_json()) if args.json else print(textview.diagnosis(d))
         return 0
     from bot.engine import Engine, model_id

@@ -32,11 +32,6 @@ from handlers.secret_guard import scan
 log = structlog.get_logger(__name__)
 
 CHECK_SLACK_S = 5.0  # beyond the probe timeout: coalescing waits and several keys
-PROVIDER_FAMILIES = {
-    "anthropic": frozenset({"anthropic"}),
-    "openai": frozenset({"openai", "azure", "openai-compatible"}),
-    "azure": frozenset({"azure", "openai", "openai-compatible"}),
-}
 
 
 class CheckRefused(Exception):
@@ -73,7 +68,7 @@ class Answers:
 
     def is_model(self, word: str) -> bool:
         """Whether the catalog knows this id or alias (for bare words like `davinci`)."""
-        return self.engine.catalog.get(word) is not None
+        return self.engine.catalog.lookup(word) is not None
 
     def parse_text(self, text: str) -> parse.Command:
         """Parse slash text with the catalog's help."""
@@ -226,23 +221,19 @@ class Answers:
     ) -> tuple[CheckReport | None, str | None]:
         if diagnosis.cause == "not_an_error" or not diagnosis.model:
             return None, None
-        if not self.engine.keys:
-            return None, "No provider keys are configured, so there is no live check."
-        aliases = self.aliases_for(diagnosis.provider)
-        if aliases is not None and not aliases:
-            return None, f"None of our keys is for {diagnosis.provider}, so there is no live check."
-        try:
-            report = await self.checked(parse.Check(diagnosis.model, aliases or ()), user_id)
-        except CheckRefused as refused:
-            return None, f"Live check skipped: {refused.reply.text}"
-        return report, None
-
-    def aliases_for(self, provider: str | None) -> tuple[str, ...] | None:
-        """The keys that can speak for the provider named in an error (None: any key may)."""
-        family = PROVIDER_FAMILIES.get(provider or "")
-        if family is None:
-            return None
-        return tuple(k.alias for k in self.engine.keys if k.provider in family)
+        if self.engine.keys_for(diagnosis.provider):
+            try:
+                await self._take(user_id)
+            except CheckRefused as refused:
+                return None, f"Live check skipped: {refused.reply.text}"
+            await self.engine.record_ask(diagnosis.model)
+        live = await self.engine.live_check(diagnosis.model, diagnosis.provider)
+        if live.report is None:
+            return None, f"No live check: {live.note}."
+        self.metrics.probes.labels(
+            "usable" if any(r.accessible for r in live.report.results) else "refused"
+        ).inc()
+        return live.report, None
 
     # -- failure handling for listeners --------------------------------------------------------
 

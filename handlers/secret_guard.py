@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.keys import provider_title
+from bot import providers
 from bot.redact import ROTATION_PAGES, FoundSecret, find
 from handlers.render.blocks import escape
 
@@ -40,7 +40,7 @@ def warning_text(found: list[FoundSecret]) -> str:
     for provider in sorted({s.provider for s in found}):
         page = ROTATION_PAGES.get(provider)
         if page:
-            name = provider_title(provider)
+            name = providers.title(provider)
             lines.append(f"Rotate {name} {_NOUNS.get(provider, 'keys')} at {escape(page)}")
     lines.append("I have not stored or logged it, and I mask it in everything I post.")
     return "\n".join(lines)

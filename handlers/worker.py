@@ -28,8 +28,6 @@ from arq.worker import Worker, create_worker
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import embedded
-from bot.broadcasts.deprecations import deprecation_pass
-from bot.broadcasts.inventory import inventory_pass
 from bot.broadcasts.outbox import PASS_LOCK_S, PassReport
 from bot.config import Env
 from bot.engine import Engine
@@ -53,7 +51,8 @@ def _summary(report: PassReport) -> dict[str, Any]:
 
 async def deprecation_job(ctx: dict[str, Any]) -> dict[str, Any]:
     """arq job: post the deprecation notices due now (and any still pending)."""
-    report = await deprecation_pass(ctx["engine"], ctx["publisher"])
+    engine: Engine = ctx["engine"]
+    report = await engine.deprecation_pass(ctx["publisher"])
     log.info("deprecation_pass_done", **_summary(report))
     return _summary(report)
 
@@ -66,7 +65,7 @@ async def inventory_job(ctx: dict[str, Any]) -> dict[str, Any]:
     gate = engine.cache.key("inv", "due")
     if not await engine.cache.claim(gate, interval_s - 90):
         return {"skipped": "not due yet"}
-    report = await inventory_pass(engine, ctx["publisher"])
+    report = await engine.inventory_pass(ctx["publisher"])
     log.info("inventory_pass_done", **_summary(report))
     return _summary(report)
 

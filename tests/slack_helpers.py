@@ -27,8 +27,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.models.blocks import Block
 
 from bot.cache import Cache
+from bot.clock import Clock, utc_now
 from bot.config import Env
-from bot.engine import Clock, Engine, utc_now
+from bot.engine import Engine
 from handlers.app import build_app, warm_up
 from handlers.client import build_client
 from handlers.metrics import Metrics

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.broadcasts import asks
 from bot.broadcasts import calendar as broadcast
 from bot.broadcasts.calendar import threshold_for
-from bot.broadcasts.deprecations import Announcement, deprecation_pass
+from bot.broadcasts.deprecations import Announcement
 from bot.broadcasts.inventory import Snapshot, snapshot_key
 from bot.broadcasts.outbox import Outbox
 from bot.cache import Cache
@@ -266,7 +266,7 @@ async def test_two_workers_on_the_same_day_post_each_notice_once(
     ):
         pub = publisher(slack)
         for _ in range(3):
-            await asyncio.gather(deprecation_pass(a, pub), deprecation_pass(b, pub))
+            await asyncio.gather(a.deprecation_pass(pub), b.deprecation_pass(pub))
     # On DAY0: delta-1 (20 days) is due its 30-day notice, charlie-1 (60) its 90-day one.
     assert sorted(headers(slack)) == [
         "charlie-1 shuts down in 60 days",
@@ -281,15 +281,15 @@ async def test_outage_across_a_threshold_day_posts_one_late_notice_after_restart
     shutdown = DAY0 + timedelta(days=40)
     catalog = catalog_of(tmp_path, [model("gpt-x", shutdown, "gpt-y"), model("gpt-y", None)])
     async with engine_on(redis_url, cache_prefix, catalog, clock) as engine:
-        await deprecation_pass(engine, publisher(slack), now=at(DAY0))  # 90-day notice (late)
+        await engine.deprecation_pass(publisher(slack), now=at(DAY0))  # 90-day notice (late)
     assert headers(slack) == ["gpt-x shuts down in 40 days"]
     # Down from day 1 to day 34 (the 30-day mark was day 10, the 7-day mark day 33).
     async with engine_on(redis_url, cache_prefix, catalog, clock) as restarted:
-        report = await deprecation_pass(
-            restarted, publisher(slack), now=at(DAY0 + timedelta(days=35))
+        report = await restarted.deprecation_pass(
+            publisher(slack), now=at(DAY0 + timedelta(days=35))
         )
-        again = await deprecation_pass(
-            restarted, publisher(slack), now=at(DAY0 + timedelta(days=36))
+        again = await restarted.deprecation_pass(
+            publisher(slack), now=at(DAY0 + timedelta(days=36))
         )
     assert report.posted == [f"notice:openai:gpt-x:{shutdown}:7"]
     assert again.posted == []
@@ -305,10 +305,10 @@ async def test_a_notice_is_never_posted_for_a_threshold_above_one_sent(
     shutdown = DAY0 + timedelta(days=5)
     catalog = catalog_of(tmp_path, [model("gpt-x", shutdown)])
     async with engine_on(redis_url, cache_prefix, catalog, clock) as engine:
-        first = await deprecation_pass(engine, publisher(slack), now=at(DAY0))
+        first = await engine.deprecation_pass(publisher(slack), now=at(DAY0))
         for back in (1, 2):  # a clock that jumps backwards (a replica with a skewed clock)
-            await deprecation_pass(
-                engine, publisher(slack), now=at(DAY0 - timedelta(days=30 * back))
+            await engine.deprecation_pass(
+                publisher(slack), now=at(DAY0 - timedelta(days=30 * back))
             )
     assert first.posted == [f"notice:openai:gpt-x:{shutdown}:7"]
     assert len(slack.of("chat.postMessage")) == 1
@@ -321,8 +321,8 @@ async def test_slack_429_then_success_posts_once(
     catalog = catalog_of(tmp_path, [model("gpt-x", DAY0 + timedelta(days=30))])
     slack.fail_next("chat.postMessage", 429)
     async with engine_on(redis_url, cache_prefix, catalog, clock) as engine:
-        first = await deprecation_pass(engine, publisher(slack))
-        second = await deprecation_pass(engine, publisher(slack))
+        first = await engine.deprecation_pass(publisher(slack))
+        second = await engine.deprecation_pass(publisher(slack))
     assert len(first.posted) == 1 and second.posted == []
     calls = slack.of("chat.postMessage")
     assert len(calls) == 2  # the 429, then the one that was accepted
@@ -337,10 +337,10 @@ async def test_slack_500_every_time_leaves_the_notice_pending_for_the_next_pass(
     catalog = catalog_of(tmp_path, [model("gpt-x", shutdown)])
     slack.fail_next("chat.postMessage", *[500] * FAST.attempts)
     async with engine_on(redis_url, cache_prefix, catalog, clock) as engine:
-        failed = await deprecation_pass(engine, publisher(slack))
+        failed = await engine.deprecation_pass(publisher(slack))
         outbox = Outbox(engine.cache.client, engine.cache, "deprecation")  # type: ignore[arg-type]
         assert await outbox.state(f"notice:openai:gpt-x:{shutdown}:7") == "pending"
-        retried = await deprecation_pass(engine, publisher(slack))
+        retried = await engine.deprecation_pass(publisher(slack))
         assert await outbox.state(f"notice:openai:gpt-x:{shutdown}:7") == "sent"
     assert failed.failed == [f"notice:openai:gpt-x:{shutdown}:7"] and failed.posted == []
     assert retried.posted == [f"notice:openai:gpt-x:{shutdown}:7"]
@@ -361,9 +361,9 @@ async def test_a_worker_that_died_mid_post_is_taken_over_after_its_lease(
             at(DAY0),
         )
         assert len(await dead.take_all(at(DAY0))) == 1  # ... and the worker dies here
-        soon = await deprecation_pass(engine, publisher(slack), now=at(DAY0) + timedelta(minutes=5))
-        later = await deprecation_pass(
-            engine, publisher(slack), now=at(DAY0) + timedelta(minutes=11)
+        soon = await engine.deprecation_pass(publisher(slack), now=at(DAY0) + timedelta(minutes=5))
+        later = await engine.deprecation_pass(
+            publisher(slack), now=at(DAY0) + timedelta(minutes=11)
         )
     assert soon.posted == []
     assert later.posted == [f"notice:openai:gpt-x:{shutdown}:1"]
@@ -377,7 +377,7 @@ async def test_models_people_ask_about_come_first_and_say_so(
     async with engine_on(redis_url, cache_prefix, five, clock) as engine:
         for _ in range(14):
             await engine.record_ask("charlie-1")
-        await deprecation_pass(engine, publisher(slack))
+        await engine.deprecation_pass(publisher(slack))
     first, second = slack.of("chat.postMessage")
     assert "charlie-1" in first.body["text"]
     assert "Asked about 14 times this month" in str(first.body["blocks"])
@@ -395,7 +395,7 @@ async def test_a_notice_carries_date_days_replacement_fix_and_affected_keys(
         for key, models in ((keys[0], ["gpt-x", "gpt-y"]), (keys[1], ["gpt-y"])):
             snap = Snapshot(key.alias, "openai", key.fingerprint, tuple(models), {}, 1, at(DAY0))
             await engine.cache.set_json(snapshot_key(engine.cache, key), snap.to_json(), 600)
-        await deprecation_pass(engine, publisher(slack))
+        await engine.deprecation_pass(publisher(slack))
     (call,) = slack.of("chat.postMessage")
     text = str(call.body["blocks"])
     assert call.body["channel"] == CHANNEL
@@ -415,13 +415,13 @@ async def test_a_moved_date_gets_one_update_and_a_fresh_series(
     before = catalog_of(tmp_path, [model("gpt-x", old, "gpt-y"), *others], "before.yaml")
     after = catalog_of(tmp_path, [model("gpt-x", new, "gpt-y"), *others], "after.yaml")
     async with engine_on(redis_url, cache_prefix, before, clock) as engine:
-        await deprecation_pass(engine, publisher(slack), now=at(DAY0))
+        await engine.deprecation_pass(publisher(slack), now=at(DAY0))
         for offset in (1, 2, 3):
-            await deprecation_pass(
-                engine, publisher(slack), now=at(DAY0 + timedelta(days=offset)), catalog=after
+            await engine.deprecation_pass(
+                publisher(slack), now=at(DAY0 + timedelta(days=offset)), catalog=after
             )
-        await deprecation_pass(
-            engine, publisher(slack), now=at(new - timedelta(days=90)), catalog=after
+        await engine.deprecation_pass(
+            publisher(slack), now=at(new - timedelta(days=90)), catalog=after
         )
     assert headers(slack) == [
         "gpt-x shuts down in 30 days",
@@ -440,10 +440,10 @@ async def test_a_changed_replacement_gets_one_update(
     before = catalog_of(tmp_path, [model("gpt-x", shutdown, "gpt-y"), *others], "before.yaml")
     after = catalog_of(tmp_path, [model("gpt-x", shutdown, "gpt-z"), *others], "after.yaml")
     async with engine_on(redis_url, cache_prefix, before, clock) as engine:
-        await deprecation_pass(engine, publisher(slack), now=at(DAY0))
+        await engine.deprecation_pass(publisher(slack), now=at(DAY0))
         for offset in (1, 2):
-            await deprecation_pass(
-                engine, publisher(slack), now=at(DAY0 + timedelta(days=offset)), catalog=after
+            await engine.deprecation_pass(
+                publisher(slack), now=at(DAY0 + timedelta(days=offset)), catalog=after
             )
     assert headers(slack) == ["gpt-x shuts down in 60 days", "gpt-x: new recommended replacement"]
     assert "changed from `gpt-y` to `gpt-z`" in str(slack.of("chat.postMessage")[1].body["blocks"])
@@ -461,7 +461,7 @@ async def test_a_live_shutdown_date_beats_the_catalog(
     async with engine_on(redis_url, cache_prefix, catalog, clock, keys=[key]) as engine:
         snap = Snapshot("prod", "openai", key.fingerprint, (listed,), {listed: live}, 1, at(DAY0))
         await engine.cache.set_json(snapshot_key(engine.cache, key), snap.to_json(), 600)
-        await deprecation_pass(engine, publisher(slack))
+        await engine.deprecation_pass(publisher(slack))
         calendar = broadcast.calendar(catalog, DAY0, None, live={("openai", listed): live})
     assert headers(slack) == ["gpt-x shuts down in 7 days"]
     assert [(r.model, r.shutdown) for r in calendar] == [("gpt-x", live)]
@@ -476,8 +476,8 @@ async def test_the_same_id_at_two_providers_gets_a_notice_each(
         model("gpt-x", DAY0 + timedelta(days=7), provider="azure"),
     ]
     async with engine_on(redis_url, cache_prefix, catalog_of(tmp_path, rows), clock) as engine:
-        report = await deprecation_pass(engine, publisher(slack))
-        again = await deprecation_pass(engine, publisher(slack))
+        report = await engine.deprecation_pass(publisher(slack))
+        again = await engine.deprecation_pass(publisher(slack))
     assert sorted(report.posted) == [
         f"notice:azure:gpt-x:{DAY0 + timedelta(days=7)}:7",
         f"notice:openai:gpt-x:{DAY0 + timedelta(days=30)}:30",
@@ -533,9 +533,7 @@ async def test_acceptance_two_workers_over_120_days_post_every_notice_once(
         pub = publisher(slack)
         for d in days:
             now = at(d)
-            await asyncio.gather(
-                deprecation_pass(a, pub, now=now), deprecation_pass(b, pub, now=now)
-            )
+            await asyncio.gather(a.deprecation_pass(pub, now=now), b.deprecation_pass(pub, now=now))
     texts = posted(slack)
     assert len(texts) == expected
     assert len(set(texts)) == len(texts)

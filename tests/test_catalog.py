@@ -192,8 +192,8 @@ def test_replacement_follows_retired_successors(catalog: Catalog) -> None:
     assert catalog.get("gpt-3.5-turbo-0301") is not None
     target = catalog.replacement_for("gpt-3.5-turbo-0301", today=TODAY)
     assert target is not None and "gpt-5.6-terra" in target.names
-    assert catalog.replacement_for("gpt-6.1-terra") is None
-    assert catalog.replacement_for("no-such-model") is None
+    assert catalog.replacement_for("gpt-6.1-terra", today=TODAY) is None
+    assert catalog.replacement_for("no-such-model", today=TODAY) is None
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def test_operator_file_overrides_fields_and_adds_models(tmp_path: Path) -> None:
     assert entry is not None
     assert entry.replacement == "gpt-6.1-sol" and entry.source == "ours"
     assert entry.shutdown == date(2026, 10, 23) and entry.family == "gpt-4-turbo"
-    target = catalog.replacement_for("gpt-4-1106-preview")
+    target = catalog.replacement_for("gpt-4-1106-preview", today=TODAY)
     assert target is not None and target.id == "gpt-6.1-sol-2026-09-29"
     assert catalog.get("team-router") is not None
     assert len(catalog.entries()) == len(Catalog.load().entries()) + 1

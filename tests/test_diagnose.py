@@ -169,7 +169,7 @@ def test_retired_model_gives_shutdown_and_replacement(
     )
     assert d.cause == "model_retired"
     assert d.shutdown == date(2026, 10, 23)
-    target = catalog.replacement_for("gpt-4-1106-preview")
+    target = catalog.replacement_for("gpt-4-1106-preview", today=TODAY)
     assert target is not None and d.replacement == target.id
     assert "2026-10-23" in d.summary
 

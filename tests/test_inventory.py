@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.broadcasts.deprecations import deprecation_pass
-from bot.broadcasts.inventory import diff, inventory_pass, load_snapshots
+from bot.broadcasts.inventory import diff, load_snapshots
 from bot.broadcasts.outbox import Outbox
 from bot.cache import Cache
 from bot.engine import Engine
@@ -92,7 +91,7 @@ async def test_the_first_snapshot_is_a_baseline_and_posts_nothing(
     engine: Engine, openai: FakeOpenAI, slack: FakeSlack
 ) -> None:
     """A key seen for the first time is recorded, not announced."""
-    report = await inventory_pass(engine, publisher(slack))
+    report = await engine.inventory_pass(publisher(slack))
     snaps = await load_snapshots(engine.cache, engine.keys)
     assert report.posted == [] and slack.of("chat.postMessage") == []
     assert snaps["prod"].models == ("gpt-4-0613", "gpt-5.6-sol")
@@ -106,10 +105,10 @@ async def test_a_key_that_loses_a_model_gets_exactly_one_removal_notice(
     twin = engine_on(redis_url, engine.cache.prefix, engine.catalog, clock, keys=engine.keys)
     async with twin as other:
         pub = publisher(slack)
-        await inventory_pass(engine, pub)
+        await engine.inventory_pass(pub)
         account(openai, "prod").remove_model("gpt-4-0613")
         for _ in range(3):
-            await asyncio.gather(inventory_pass(engine, pub), inventory_pass(other, pub))
+            await asyncio.gather(engine.inventory_pass(pub), other.inventory_pass(pub))
     assert posted(slack) == ["key prod lost gpt-4-0613"]
     blocks = str(slack.of("chat.postMessage")[0].body["blocks"])
     assert "Key prod" in blocks and "`gpt-4-0613`" in blocks
@@ -120,10 +119,10 @@ async def test_gains_and_losses_on_several_keys_share_one_message(
     engine: Engine, openai: FakeOpenAI, slack: FakeSlack
 ) -> None:
     """One pass that sees prod lose a model and dev gain one posts one message with both."""
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     account(openai, "prod").remove_model("gpt-4-0613")
     account(openai, "dev").add_model("o3")
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     assert posted(slack) == ["key dev gained o3; key prod lost gpt-4-0613"]
     assert headers(slack) == ["Model availability changed"]
 
@@ -132,13 +131,13 @@ async def test_a_failed_list_is_not_a_removal(
     engine: Engine, openai: FakeOpenAI, slack: FakeSlack
 ) -> None:
     """A key whose list fails (revoked, outage) posts nothing and keeps its snapshot."""
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     account(openai, "prod").add_failure("invalid_key")
     account(openai, "dev").add_failure("server_error")
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     account(openai, "prod").clear_failures()
     account(openai, "dev").clear_failures()
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     snaps = await load_snapshots(engine.cache, engine.keys)
     assert slack.of("chat.postMessage") == []
     assert snaps["prod"].models == ("gpt-4-0613", "gpt-5.6-sol")
@@ -148,12 +147,12 @@ async def test_a_change_whose_post_fails_is_posted_by_the_next_pass(
     engine: Engine, openai: FakeOpenAI, slack: FakeSlack
 ) -> None:
     """Slack failing every retry keeps the change pending; the next pass posts it once."""
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     account(openai, "dev").add_model("o3")
     slack.fail_next("chat.postMessage", *[503] * FAST.attempts)
-    failed = await inventory_pass(engine, publisher(slack))
-    retried = await inventory_pass(engine, publisher(slack))
-    quiet = await inventory_pass(engine, publisher(slack))
+    failed = await engine.inventory_pass(publisher(slack))
+    retried = await engine.inventory_pass(publisher(slack))
+    quiet = await engine.inventory_pass(publisher(slack))
     assert len(failed.failed) == 1 and len(retried.posted) == 1 and quiet.posted == []
     assert posted(slack)[-1] == "key dev gained o3"
     assert len(slack.of("chat.postMessage")) == FAST.attempts + 1
@@ -163,12 +162,12 @@ async def test_a_model_that_comes_back_and_goes_again_is_announced_each_time(
     engine: Engine, openai: FakeOpenAI, slack: FakeSlack
 ) -> None:
     """Each real transition is news: lost, regained, lost again make three posts."""
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     prod = account(openai, "prod")
     for change in (prod.remove_model, prod.add_model, prod.remove_model):
         change("gpt-4-0613")
-        await inventory_pass(engine, publisher(slack))
-        await inventory_pass(engine, publisher(slack))
+        await engine.inventory_pass(publisher(slack))
+        await engine.inventory_pass(publisher(slack))
     assert posted(slack) == [
         "key prod lost gpt-4-0613",
         "key prod gained gpt-4-0613",
@@ -180,16 +179,16 @@ async def test_a_crash_between_recording_and_posting_still_posts_once(
     engine: Engine, openai: FakeOpenAI, slack: FakeSlack, clock: Clock
 ) -> None:
     """Changes recorded by a worker that died before posting are posted by the next pass, once."""
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     account(openai, "prod").remove_model("gpt-4-0613")
     slack.fail_next("chat.postMessage", 400)  # a 4xx: no retry, the change stays pending
-    await inventory_pass(engine, publisher(slack))
+    await engine.inventory_pass(publisher(slack))
     outbox = Outbox(engine.cache.client, engine.cache, "inventory")  # type: ignore[arg-type]
     assert [t.payload["model"] for t in await outbox.take_all(clock.now)] == ["gpt-4-0613"]
     # That worker died holding the lease; another pass within the lease posts nothing.
-    assert (await inventory_pass(engine, publisher(slack), now=clock.now)).posted == []
+    assert (await engine.inventory_pass(publisher(slack), now=clock.now)).posted == []
     later = clock.now + timedelta(minutes=11)
-    assert len((await inventory_pass(engine, publisher(slack), now=later)).posted) == 1
+    assert len((await engine.inventory_pass(publisher(slack), now=later)).posted) == 1
     assert posted(slack)[-1] == "key prod lost gpt-4-0613"
     assert len(slack.of("chat.postMessage")) == 2
 
@@ -216,8 +215,8 @@ async def test_live_shutdown_dates_from_the_inventory_drive_notices(
 ) -> None:
     """A shutdown_date in a key's models list (absent from the catalog) produces a notice."""
     async with live_dated(redis_url, cache_prefix, tmp_path, clock) as (engine, key):
-        await inventory_pass(engine, publisher(slack))
-        await deprecation_pass(engine, publisher(slack))
+        await engine.inventory_pass(publisher(slack))
+        await engine.deprecation_pass(publisher(slack))
     assert headers(slack) == ["gpt-5 shuts down in 30 days"]
     assert f"prod (…{key.fingerprint})" in str(slack.of("chat.postMessage")[0].body["blocks"])
 
@@ -228,7 +227,7 @@ async def test_the_calendar_and_notices_use_the_live_dates_the_inventory_saw(
     """`deprecations` and `notices` (CLI, slash command, App Home) agree with the broadcasts."""
     async with live_dated(redis_url, cache_prefix, tmp_path, clock) as (engine, _):
         assert await engine.deprecations() == []  # the catalog alone has no date
-        await inventory_pass(engine, publisher(slack))
+        await engine.inventory_pass(publisher(slack))
         rows = await engine.deprecations(within_days=90)
         due = await engine.notices()
     assert [(r.model, r.shutdown) for r in rows] == [("gpt-5", LIVE_SHUTDOWN)]
@@ -260,12 +259,12 @@ async def test_a_provider_moving_a_date_gets_one_message_saying_so(
     async with FakeOpenAI(accounts=[Account(key.secret.get_secret_value(), models=[spec])]) as fake:
         keys = [make_key("prod", fake.base_url)]
         async with engine_on(redis_url, cache_prefix, catalog, clock, keys=keys) as engine:
-            await inventory_pass(engine, publisher(slack))
-            await deprecation_pass(engine, publisher(slack))
+            await engine.inventory_pass(publisher(slack))
+            await engine.deprecation_pass(publisher(slack))
             account(fake, "prod").models[0].shutdown_date = moved.isoformat()
             for _ in range(2):
-                await inventory_pass(engine, publisher(slack))
-                await deprecation_pass(engine, publisher(slack))
+                await engine.inventory_pass(publisher(slack))
+                await engine.deprecation_pass(publisher(slack))
     # The new date is 75 days out: the new series' first (90-day) notice says what moved.
     assert headers(slack) == ["gpt-5 shuts down in 30 days", "gpt-5 shuts down in 75 days"]
     assert f"moved from {first} to *{moved}*" in str(slack.of("chat.postMessage")[1].body["blocks"])

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from bot.knowledge.catalog import PROVIDERS, Catalog
+from bot.knowledge.catalog import Catalog
+from bot.providers import PROVIDERS
 from bot.results import Deprecation, Notice
 
 LIVE_SOURCE = "the provider's models list"
@@ -101,7 +102,7 @@ def calendar(
                 replacement=lc.replacement,
             )
         )
-    rank = {p: i for i, p in enumerate(PROVIDERS)}
+    rank: dict[str, int] = {p: i for i, p in enumerate(PROVIDERS)}
     return sorted(rows, key=lambda r: (r.shutdown or date.max, rank.get(r.provider, 9), r.model))
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -48,15 +48,15 @@ from bot.broadcasts.calendar import Lifecycle, lifecycles, threshold_for
 from bot.broadcasts.inventory import Change, Snapshot, affected, live_dates, load_snapshots
 from bot.broadcasts.outbox import RECORD_TTL_S, Outbox, PassReport, Taken, run_pass
 from bot.cache import Cache
+from bot.causes import Cause
+from bot.keys import Key
 from bot.knowledge.catalog import Catalog
+from bot.knowledge.taxonomy import Taxonomy
 from bot.results import Fix
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
 
 log = structlog.get_logger(__name__)
 
-MIGRATION_CAUSE = "model_retired"
+MIGRATION_CAUSE = Cause.MODEL_RETIRED
 
 # -- the calendar -----------------------------------------------------------------------------
 
@@ -105,120 +105,120 @@ def update_id(lc: Lifecycle) -> str:
 # -- the deprecation pass ---------------------------------------------------------------------
 
 
-async def deprecation_pass(
-    engine: Engine,
-    publisher: Publisher,
-    *,
-    now: datetime | None = None,
-    catalog: Catalog | None = None,
-) -> PassReport:
-    """Add the notices and updates due by `now`, then post every pending one, most asked first."""
-    at = now or engine.clock()
+@dataclass(frozen=True)
+class DeprecationPass:
+    """What the deprecation pass reads: the shared cache, the keys, the knowledge, the thresholds."""
 
-    async def body(outbox: Outbox) -> PassReport:
-        snapshots = await load_snapshots(engine.cache, engine.keys)
-        rows = lifecycles(catalog or engine.catalog, at.date(), live_dates(snapshots))
-        for lc in rows:
-            await _add_due(engine, outbox, lc, at)
-        by_key = {lc.key: lc for lc in rows}
-        return await _drain(engine, outbox, publisher, by_key, snapshots, at)
+    cache: Cache
+    keys: Sequence[Key]
+    catalog: Catalog
+    taxonomy: Taxonomy
+    notice_days: tuple[int, ...]
 
-    return await run_pass(engine, "deprecation", body)
+    async def run(self, publisher: Publisher, now: datetime) -> PassReport:
+        """Add the notices and updates due by `now`, then post every pending one, most asked first."""
+
+        async def body(outbox: Outbox) -> PassReport:
+            snapshots = await load_snapshots(self.cache, self.keys)
+            rows = lifecycles(self.catalog, now.date(), live_dates(snapshots))
+            for lc in rows:
+                await self._add_due(outbox, lc, now)
+            by_key = {lc.key: lc for lc in rows}
+            return await self._drain(outbox, publisher, by_key, snapshots, now)
+
+        return await run_pass(self.cache, "deprecation", body)
+
+    async def _add_due(self, outbox: Outbox, lc: Lifecycle, now: datetime) -> None:
+        left = lc.days_left(now.date())
+        if left is None or left < 0:
+            return
+        thresholds = self.notice_days
+        due = threshold_for(left, thresholds)
+        if due is not None:
+            at_or_below = [notice_id(lc, t) for t in thresholds if t <= due]
+            if await outbox.count_existing(at_or_below) == 0:
+                payload = {"kind": "notice", "key": lc.key, "shutdown": str(lc.shutdown)}
+                await outbox.add(notice_id(lc, due), {**payload, "threshold": due}, now)
+                for t in thresholds:
+                    if t > due:
+                        await outbox.drop_pending(notice_id(lc, t))
+                return  # this notice also says what changed since the last one
+        said = await _announced(self.cache, lc)
+        if said is not None and said != (lc.shutdown, lc.replacement):
+            payload = {"kind": "update", "key": lc.key, "shutdown": str(lc.shutdown)}
+            await outbox.add(update_id(lc), {**payload, "replacement": lc.replacement}, now)
+
+    async def _drain(
+        self,
+        outbox: Outbox,
+        publisher: Publisher,
+        rows: Mapping[str, Lifecycle],
+        snapshots: Mapping[str, Snapshot],
+        now: datetime,
+    ) -> PassReport:
+        report = PassReport()
+        ready: list[tuple[Taken, Announcement]] = []
+        for taken in await outbox.take_all(now):
+            item = await self._announcement(taken.payload, rows, snapshots, now)
+            if item is None:
+                await outbox.finish(taken.id, "dropped", now)
+                report.dropped.append(taken.id)
+            else:
+                ready.append((taken, item))
+        ready.sort(key=lambda pair: (-pair[1].asks, pair[1].days_left, pair[1].model))
+        for taken, item in ready:
+            if await publisher.announce(item):
+                await outbox.finish(taken.id, "sent", now)
+                await _remember(self.cache, item, rows[taken.payload["key"]])
+                report.posted.append(taken.id)
+                log.info("notice_posted", record=taken.id, asks=item.asks, late=item.late)
+            else:
+                await outbox.release(taken.id)
+                report.failed.append(taken.id)
+                log.warning("notice_post_failed", record=taken.id)
+        return report
+
+    async def _announcement(
+        self,
+        payload: Mapping[str, Any],
+        rows: Mapping[str, Lifecycle],
+        snapshots: Mapping[str, Snapshot],
+        now: datetime,
+    ) -> Announcement | None:
+        """The message for a pending record, from today's facts; None if it no longer applies."""
+        lc = rows.get(payload["key"])
+        if lc is None or lc.shutdown is None or str(lc.shutdown) != payload["shutdown"]:
+            return None
+        left = (lc.shutdown - now.date()).days
+        if left < 0 or (payload["kind"] == "update" and payload["replacement"] != lc.replacement):
+            return None
+        names = [lc.model, *lc.aliases]
+        asks = sum((await ask_counts(self.cache, names, now)).values())
+        said = await _announced(self.cache, lc)
+        threshold = payload.get("threshold")
+        if payload["kind"] == "update":
+            threshold = threshold_for(left, self.notice_days)
+        return Announcement(
+            kind=payload["kind"],
+            model=lc.model,
+            provider=lc.provider,
+            shutdown=lc.shutdown,
+            days_left=left,
+            threshold=threshold,
+            replacement=lc.replacement,
+            asks=asks,
+            affected=affected(snapshots, lc.provider, names),
+            fix=migration_fix(self.taxonomy, lc),
+            previous_shutdown=said[0] if said is not None and said[0] != lc.shutdown else None,
+            replacement_changed=said is not None and said[1] != lc.replacement,
+            previous_replacement=said[1] if said is not None else None,
+            late=payload["kind"] == "notice" and left != threshold,
+        )
 
 
-async def _add_due(engine: Engine, outbox: Outbox, lc: Lifecycle, now: datetime) -> None:
-    left = lc.days_left(now.date())
-    if left is None or left < 0:
-        return
-    thresholds = engine.config.notice_days
-    due = threshold_for(left, thresholds)
-    if due is not None:
-        at_or_below = [notice_id(lc, t) for t in thresholds if t <= due]
-        if await outbox.count_existing(at_or_below) == 0:
-            payload = {"kind": "notice", "key": lc.key, "shutdown": str(lc.shutdown)}
-            await outbox.add(notice_id(lc, due), {**payload, "threshold": due}, now)
-            for t in thresholds:
-                if t > due:
-                    await outbox.drop_pending(notice_id(lc, t))
-            return  # this notice also says what changed since the last one
-    said = await _announced(engine.cache, lc)
-    if said is not None and said != (lc.shutdown, lc.replacement):
-        payload = {"kind": "update", "key": lc.key, "shutdown": str(lc.shutdown)}
-        await outbox.add(update_id(lc), {**payload, "replacement": lc.replacement}, now)
-
-
-async def _drain(
-    engine: Engine,
-    outbox: Outbox,
-    publisher: Publisher,
-    rows: Mapping[str, Lifecycle],
-    snapshots: Mapping[str, Snapshot],
-    now: datetime,
-) -> PassReport:
-    report = PassReport()
-    ready: list[tuple[Taken, Announcement]] = []
-    for taken in await outbox.take_all(now):
-        item = await _announcement(engine, taken.payload, rows, snapshots, now)
-        if item is None:
-            await outbox.finish(taken.id, "dropped", now)
-            report.dropped.append(taken.id)
-        else:
-            ready.append((taken, item))
-    ready.sort(key=lambda pair: (-pair[1].asks, pair[1].days_left, pair[1].model))
-    for taken, item in ready:
-        if await publisher.announce(item):
-            await outbox.finish(taken.id, "sent", now)
-            await _remember(engine.cache, item, rows[taken.payload["key"]])
-            report.posted.append(taken.id)
-            log.info("notice_posted", record=taken.id, asks=item.asks, late=item.late)
-        else:
-            await outbox.release(taken.id)
-            report.failed.append(taken.id)
-            log.warning("notice_post_failed", record=taken.id)
-    return report
-
-
-async def _announcement(
-    engine: Engine,
-    payload: Mapping[str, Any],
-    rows: Mapping[str, Lifecycle],
-    snapshots: Mapping[str, Snapshot],
-    now: datetime,
-) -> Announcement | None:
-    """The message for a pending record, from today's facts; None if it no longer applies."""
-    lc = rows.get(payload["key"])
-    if lc is None or lc.shutdown is None or str(lc.shutdown) != payload["shutdown"]:
-        return None
-    left = (lc.shutdown - now.date()).days
-    if left < 0 or (payload["kind"] == "update" and payload["replacement"] != lc.replacement):
-        return None
-    names = [lc.model, *lc.aliases]
-    asks = sum((await ask_counts(engine.cache, names, now)).values())
-    said = await _announced(engine.cache, lc)
-    threshold = payload.get("threshold")
-    if payload["kind"] == "update":
-        threshold = threshold_for(left, engine.config.notice_days)
-    return Announcement(
-        kind=payload["kind"],
-        model=lc.model,
-        provider=lc.provider,
-        shutdown=lc.shutdown,
-        days_left=left,
-        threshold=threshold,
-        replacement=lc.replacement,
-        asks=asks,
-        affected=affected(snapshots, lc.provider, names),
-        fix=migration_fix(engine, lc),
-        previous_shutdown=said[0] if said is not None and said[0] != lc.shutdown else None,
-        replacement_changed=said is not None and said[1] != lc.replacement,
-        previous_replacement=said[1] if said is not None else None,
-        late=payload["kind"] == "notice" and left != threshold,
-    )
-
-
-def migration_fix(engine: Engine, lc: Lifecycle) -> Fix | None:
+def migration_fix(taxonomy: Taxonomy, lc: Lifecycle) -> Fix | None:
     """The taxonomy's first fix for a retired model (how to migrate), filled in for this one."""
-    fixes = engine.taxonomy.diagnosis(
+    fixes = taxonomy.diagnosis(
         MIGRATION_CAUSE,
         model=lc.model,
         provider=lc.provider,

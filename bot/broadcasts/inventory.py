@@ -15,20 +15,18 @@ model really comes back and goes again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 
 from bot.broadcasts.outbox import Outbox, PassReport, run_pass
 from bot.cache import Cache
+from bot.keys import Key
+from bot.knowledge.catalog import Catalog
 from bot.results import KeyModels
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
-    from bot.keys import Key
 
 log = structlog.get_logger(__name__)
 
@@ -154,54 +152,87 @@ def change_id(key: Key, model: str, direction: str, generation: int) -> str:
     return f"change:{key.cache_id}:{direction}:{generation}:{model}"
 
 
-async def inventory_pass(
-    engine: Engine, poster: ChangePoster, *, now: datetime | None = None
-) -> PassReport:
-    """List every key's models, record the changes since the last snapshot, post them once."""
-    at = now or engine.clock()
+ListModels = Callable[[Key], Awaitable[KeyModels]]
 
-    async def body(outbox: Outbox) -> PassReport:
-        listed = await asyncio.gather(
-            *(engine.prober.list_models(key, refresh=True) for key in engine.keys)
+
+@dataclass(frozen=True)
+class InventoryPass:
+    """What the inventory pass reads: the shared cache, the keys, a way to list their models."""
+
+    cache: Cache
+    keys: Sequence[Key]
+    catalog: Catalog
+    list_models: ListModels  # a fresh (uncached) models list of one key
+
+    async def run(self, poster: ChangePoster, now: datetime) -> PassReport:
+        """List every key's models, record the changes since the last snapshot, post them once."""
+
+        async def body(outbox: Outbox) -> PassReport:
+            listed = await asyncio.gather(*(self.list_models(key) for key in self.keys))
+            for key, models in zip(self.keys, listed, strict=True):
+                await self._record(outbox, key, models, now)
+            return await self._drain(outbox, poster, now)
+
+        return await run_pass(self.cache, "inventory", body)
+
+    async def _record(self, outbox: Outbox, key: Key, listed: KeyModels, now: datetime) -> None:
+        if not listed.ok or not listed.models:
+            log.info(
+                "inventory_list_failed", key=key.label, cause=listed.cause, count=len(listed.models)
+            )
+            return
+        where = snapshot_key(self.cache, key)
+        data = await self.cache.get_json(where)
+        old = None if data is None else Snapshot.from_json(data)
+        generation = 1 if old is None else old.generation + 1
+        if old is not None:
+            gained, lost = diff(old.models, listed.models)
+            for direction, models in (("gained", gained), ("lost", lost)):
+                for model in models:
+                    record = change_id(key, model, direction, old.generation)
+                    await outbox.add(record, _change_payload(key, model, direction), now)
+            if gained or lost:
+                log.info("inventory_changed", key=key.label, gained=gained, lost=lost)
+        snap = Snapshot(
+            alias=key.alias,
+            provider=key.provider,
+            fingerprint=key.fingerprint,
+            models=tuple(sorted(set(listed.models))),
+            shutdowns=dict(listed.shutdowns),
+            generation=generation,
+            at=now,
         )
-        for key, models in zip(engine.keys, listed, strict=True):
-            await _record(engine, outbox, key, models, at)
-        return await _drain_changes(engine, outbox, poster, at)
+        # Written after the changes are recorded: a crash in between re-derives the same ids.
+        await self.cache.set_json(where, snap.to_json(), SNAPSHOT_TTL_S)
 
-    return await run_pass(engine, "inventory", body)
+    async def _drain(self, outbox: Outbox, poster: ChangePoster, now: datetime) -> PassReport:
+        report = PassReport()
+        taken = await outbox.take_all(now)
+        for start in range(0, len(taken), CHANGES_PER_MESSAGE):
+            batch = taken[start : start + CHANGES_PER_MESSAGE]
+            changes = [self._change(t.payload) for t in batch]
+            ok = await poster.changes(changes)
+            for t in batch:
+                if ok:
+                    await outbox.finish(t.id, "sent", now)
+                    report.posted.append(t.id)
+                else:
+                    await outbox.release(t.id)
+                    report.failed.append(t.id)
+            log.info("inventory_posted" if ok else "inventory_post_failed", changes=len(batch))
+        return report
 
-
-async def _record(
-    engine: Engine, outbox: Outbox, key: Key, listed: KeyModels, now: datetime
-) -> None:
-    if not listed.ok or not listed.models:
-        log.info(
-            "inventory_list_failed", key=key.label, cause=listed.cause, count=len(listed.models)
+    def _change(self, p: Mapping[str, Any]) -> Change:
+        entry = self.catalog.lookup(p["model"], p["provider"])
+        return Change(
+            alias=p["alias"],
+            provider=p["provider"],
+            fingerprint=p["fingerprint"],
+            model=p["model"],
+            direction=p["direction"],
+            shutdown=entry.shutdown if entry is not None else None,
+            replacement=entry.replacement if entry is not None else None,
         )
-        return
-    where = snapshot_key(engine.cache, key)
-    data = await engine.cache.get_json(where)
-    old = None if data is None else Snapshot.from_json(data)
-    generation = 1 if old is None else old.generation + 1
-    if old is not None:
-        gained, lost = diff(old.models, listed.models)
-        for direction, models in (("gained", gained), ("lost", lost)):
-            for model in models:
-                record = change_id(key, model, direction, old.generation)
-                await outbox.add(record, _change_payload(key, model, direction), now)
-        if gained or lost:
-            log.info("inventory_changed", key=key.label, gained=gained, lost=lost)
-    snap = Snapshot(
-        alias=key.alias,
-        provider=key.provider,
-        fingerprint=key.fingerprint,
-        models=tuple(sorted(set(listed.models))),
-        shutdowns=dict(listed.shutdowns),
-        generation=generation,
-        at=now,
-    )
-    # Written after the changes are recorded: a crash in between re-derives the same ids.
-    await engine.cache.set_json(where, snap.to_json(), SNAPSHOT_TTL_S)
 
 
 def _change_payload(key: Key, model: str, direction: str) -> dict[str, Any]:
@@ -213,36 +244,3 @@ def _change_payload(key: Key, model: str, direction: str) -> dict[str, Any]:
         "model": model,
         "direction": direction,
     }
-
-
-async def _drain_changes(
-    engine: Engine, outbox: Outbox, poster: ChangePoster, now: datetime
-) -> PassReport:
-    report = PassReport()
-    taken = await outbox.take_all(now)
-    for start in range(0, len(taken), CHANGES_PER_MESSAGE):
-        batch = taken[start : start + CHANGES_PER_MESSAGE]
-        changes = [_change(engine, t.payload) for t in batch]
-        ok = await poster.changes(changes)
-        for t in batch:
-            if ok:
-                await outbox.finish(t.id, "sent", now)
-                report.posted.append(t.id)
-            else:
-                await outbox.release(t.id)
-                report.failed.append(t.id)
-        log.info("inventory_posted" if ok else "inventory_post_failed", changes=len(batch))
-    return report
-
-
-def _change(engine: Engine, p: Mapping[str, Any]) -> Change:
-    entry = engine.catalog.get(p["model"], p["provider"])
-    return Change(
-        alias=p["alias"],
-        provider=p["provider"],
-        fingerprint=p["fingerprint"],
-        model=p["model"],
-        direction=p["direction"],
-        shutdown=entry.shutdown if entry is not None else None,
-        replacement=entry.replacement if entry is not None else None,
-    )

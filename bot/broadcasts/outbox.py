@@ -12,16 +12,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
 
 from bot.cache import Cache
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
 
 log = structlog.get_logger(__name__)
 
@@ -154,18 +151,18 @@ class PassReport:
 
 
 async def run_pass(
-    engine: Engine, kind: str, body: Callable[[Outbox], Awaitable[PassReport]]
+    cache: Cache, kind: str, body: Callable[[Outbox], Awaitable[PassReport]]
 ) -> PassReport:
     """Run one pass under its leader lock with its outbox; skip it (logged) without Redis."""
-    client = engine.cache.client
+    client = cache.client
     if client is None:
-        log.warning("broadcast_skipped", pass_kind=kind, reason=engine.cache.status)
-        return PassReport(skipped=engine.cache.status)
-    async with engine.cache.leader(f"{kind}-pass", PASS_LOCK_S) as leader:
+        log.warning("broadcast_skipped", pass_kind=kind, reason=cache.status)
+        return PassReport(skipped=cache.status)
+    async with cache.leader(f"{kind}-pass", PASS_LOCK_S) as leader:
         if not leader:
             return PassReport(skipped="another worker is running this pass")
         try:
-            return await body(Outbox(client, engine.cache, kind))
+            return await body(Outbox(client, cache, kind))
         except (RedisError, OSError) as exc:
             log.warning("broadcast_pass_failed", pass_kind=kind, error=type(exc).__name__)
             return PassReport(skipped=f"Redis failed: {type(exc).__name__}")

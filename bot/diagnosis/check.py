@@ -22,9 +22,9 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
+from bot import providers
 from bot.diagnosis.classify import Classifier
-from bot.keys import provider_title
-from bot.knowledge.catalog import Catalog, ModelEntry
+from bot.knowledge.catalog import Catalog
 from bot.knowledge.taxonomy import Taxonomy
 from bot.results import Diagnosis, Fix, ProbeResult
 
@@ -151,7 +151,7 @@ def _all_ok(
     n = len(ok)
     who = "The key" if n == 1 else f"All {n} selected keys"
     summary = f"{who} can use {model}{where}, checked with {how}."
-    entry = _entry(catalog, model, _common_provider(ok))
+    entry = catalog.lookup(model, _common_provider(ok))
     gated = entry is not None and any(g.kind == "verification" for g in entry.gating)
     if gated and not all(r.step == "deep" for r in ok):
         notes.append(
@@ -186,7 +186,7 @@ def _lifecycle(
 ) -> tuple[date | None, str | None]:
     """The shutdown date (live from a provider first, else the catalog) and replacement."""
     live = sorted(r.shutdown for r in results if r.shutdown is not None)
-    entry = _entry(catalog, model, _common_provider(results))
+    entry = catalog.lookup(model, _common_provider(results))
     shutdown = live[0] if live else (entry.shutdown if entry else None)
     replacement = next((r.replacement for r in results if r.replacement), None)
     if replacement is None and entry is not None:
@@ -224,19 +224,14 @@ def _suggestions(
     out: list[str] = []
     for r in bad:
         out += r.did_you_mean
-    if catalog.get(model) is None:
+    if catalog.lookup(model) is None:
         out += classifier.did_you_mean(model, catalog.names())
     unique = [m for m in dict.fromkeys(out) if m != model]
     return unique[:MAX_SUGGESTIONS]
 
 
-def _entry(catalog: Catalog, model: str, provider: str | None) -> ModelEntry | None:
-    """The catalog entry: the provider's own when there is one, else any."""
-    return (catalog.get(model, provider) if provider else None) or catalog.get(model)
-
-
 def _right_endpoint(model: str, asked: str | None, catalog: Catalog) -> str | None:
-    entry = catalog.get(model)
+    entry = catalog.lookup(model)
     if entry is None:
         return None
     others = [str(e) for e in entry.endpoints if e != asked]
@@ -269,7 +264,7 @@ def _endpoint_fix(model: str, endpoint: str, provider: str) -> Fix:
     """The call that works: the model on the endpoint it belongs to."""
     py, curl = _ENDPOINT_CALLS.get(endpoint, _ENDPOINT_CALLS["chat"])
     base = "https://api.openai.com/v1"
-    name = provider_title(provider)
+    name = providers.title(provider)
     return Fix(
         title=f"Call {model} on the {endpoint} endpoint",
         detail=f"{name} serves {model} on {endpoint}; the same key works there.",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import structlog
 
+from bot import providers
 from bot.config import AppConfig
 from bot.diagnosis import evidence as parse
 from bot.diagnosis.evidence import Evidence
@@ -62,11 +63,11 @@ class Classifier:
         catalog: Catalog,
         taxonomy: Taxonomy,
         *,
-        today: Callable[[], date] | None = None,
+        today: Callable[[], date],
     ) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
-        self._today = today or (lambda: datetime.now(UTC).date())
+        self._today = today
         self._rules = Rules(taxonomy)
         self._suggester = Suggester(catalog)
 
@@ -220,7 +221,7 @@ class Classifier:
             return self.taxonomy.diagnosis("not_an_error")
         cause = cause or "unknown"
         model = _safe_model(ev.model)
-        entry = self._lookup(model, ev.provider) if model else None
+        entry = self.catalog.lookup(model, ev.provider) if model else None
         provider = ev.provider or (entry.provider if entry else None)
         fields: dict[str, Any] = {
             "provider": provider,
@@ -280,10 +281,19 @@ class Classifier:
             return "model_not_found" if cause != "unknown" else cause
         if cause in _NAMED_BY_PROVIDER:
             return cause
+        foreign = self.catalog.lookup(model) if ev.provider else None
+        if foreign is not None:
+            # Another provider's exact id: not a typo, and its lifecycle is not this key's.
+            fields["notes"] = [
+                f"{model} is a model of {providers.title(foreign.provider)}, which "
+                f"{providers.title(ev.provider or '')} does not serve: check it with a "
+                f"{providers.title(foreign.provider)} key (or a gateway that serves it)."
+            ]
+            return "model_not_found" if cause != "unknown" else cause
         near = self.did_you_mean(model, available)
         if near:
             fields["did_you_mean"] = near
-            target = self._lookup(near[0], ev.provider)
+            target = self.catalog.lookup(near[0], ev.provider)
             if target is not None and not fields.get("provider"):
                 fields["provider"] = target.provider
             if target is not None and target.status_on(today) == "retired":
@@ -300,10 +310,6 @@ class Classifier:
         """Where to move: the catalog's replacement chain as of today, else the named one."""
         found = self.catalog.replacement_for(entry.id, provider=entry.provider, today=self._today())
         return found.id if found is not None else entry.replacement
-
-    def _lookup(self, model: str, provider: str | None) -> ModelEntry | None:
-        """The catalog entry for a model id, preferring the provider that answered."""
-        return (self.catalog.get(model, provider) if provider else None) or self.catalog.get(model)
 
     def _right_endpoint(
         self, ev: Evidence, model: str | None, entry: ModelEntry | None

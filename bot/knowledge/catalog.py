@@ -16,17 +16,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from bot import providers
 from bot.knowledge import catalog_file
 from bot.knowledge.catalog_file import CatalogError
-from bot.knowledge.model_entry import (
-    ENDPOINTS,
-    PROVIDERS,
-    STATUSES,
-    Gate,
-    ModelEntry,
-    Provider,
-    Status,
-)
+from bot.knowledge.model_entry import ENDPOINTS, STATUSES, Gate, ModelEntry, Status
+from bot.providers import PROVIDERS, Provider
 
 __all__ = [
     "BUNDLED_FILE",
@@ -99,6 +93,23 @@ class Catalog:
             return hits[0] if hits else None
         return next((e for e in hits if e.provider == provider), None)
 
+    def lookup(self, model_id: str, provider: str | None = None) -> ModelEntry | None:
+        """The entry a model id names for a key or an error of `provider`: the one lookup rule.
+
+        Only the entries of providers whose models that provider serves count (an OpenAI
+        key never reads Anthropic's lifecycle); the id as given first, then a gateway id's
+        tail (`openai/gpt-4o` -> `gpt-4o`). Without a provider, any provider's entry.
+        """
+        head, _, tail = model_id.rpartition("/")
+        names = (model_id, tail) if head else (model_id,)
+        whose = providers.owners(provider, model_id)
+        for name in names:
+            for owner in whose or (None,):
+                entry = self.get(name, owner)
+                if entry is not None:
+                    return entry
+        return None
+
     def names(self, provider: str | None = None) -> list[str]:
         """Every id and alias, sorted (the candidates for did-you-mean)."""
         return sorted({n for e in self._entries if provider in (None, e.provider) for n in e.names})
@@ -108,16 +119,16 @@ class Catalog:
         return list(self._entries)
 
     def replacement_for(
-        self, model_id: str, *, provider: str | None = None, today: date | None = None
+        self, model_id: str, *, today: date, provider: str | None = None
     ) -> ModelEntry | None:
-        """The model to move to: the named replacement, followed on while that one is retired.
+        """The model to move to on `today`: the named replacement, followed on while it is retired.
 
         Stops at the last link when a chain ends on a retired model without a successor.
         """
         entry = self.get(model_id, provider)
         if entry is None:
             return None
-        day = today or self.as_of
+        day = today
         seen = {(entry.provider, entry.id)}
         current = self._successor(entry)
         while current is not None and current.status_on(day) == "retired":

@@ -7,12 +7,12 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
 
+from bot.providers import Provider
+
 Endpoint = Literal[
     "chat", "responses", "completions", "embeddings", "images", "audio", "moderations", "realtime"
 ]
 ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
-Provider = Literal["openai", "azure", "anthropic", "openai-compatible"]
-PROVIDERS: tuple[str, ...] = get_args(Provider)
 Status = Literal["active", "deprecated", "retired"]
 STATUSES: tuple[str, ...] = get_args(Status)
 GateKind = Literal["tier", "verification", "existing_users", "trusted_access", "limited_access"]

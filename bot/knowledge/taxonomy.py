@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot import yamlfile
 from bot.knowledge.template import check_template, render
+from bot.providers import Provider
 from bot.results import Diagnosis, Fix
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "CauseOverride",
     "FixSpec",
     "Matcher",
-    "ProviderScope",
     "Taxonomy",
     "TaxonomyError",
     "UnknownCause",
@@ -58,7 +58,6 @@ CAUSES: tuple[str, ...] = (
     "not_an_error",
 )
 
-ProviderScope = Literal["openai", "azure", "anthropic", "openai-compatible"]
 _LANGS = ("python", "node", "curl")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -129,7 +128,7 @@ class Matcher(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    provider: ProviderScope | None = None
+    provider: Provider | None = None
     http_status: tuple[int, ...] = ()
     error_type: tuple[str, ...] = ()
     error_code: tuple[str, ...] = ()

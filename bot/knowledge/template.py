@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from bot.keys import provider_title
+from bot import providers
 
 PLACEHOLDERS: tuple[str, ...] = (
     "model",
@@ -49,7 +49,7 @@ def _display(name: str, value: Any) -> str | None:
     if value is None or value == "" or value == []:
         return None
     if name == "provider":
-        return provider_title(str(value))
+        return providers.title(str(value))
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -26,14 +26,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import httpx2
 import structlog
 
 from bot.cache import Cache
+from bot.clock import Clock
 from bot.config import AppConfig
 from bot.diagnosis.classify import Classifier
 from bot.keys import Key
@@ -48,7 +49,6 @@ from bot.results import KeyHealth, KeyModels, ProbeResult
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], datetime]
 TRANSIENT_TTL_S = 5.0
 TRANSIENT_CAUSES = frozenset({"network", "provider_outage", "rate_limit"})
 
@@ -114,7 +114,7 @@ class Prober:
         """The endpoint to probe: the one asked for, else the catalog's first, else chat."""
         if endpoint:
             return endpoint
-        entry = self._entry(model, key.provider)
+        entry = self.catalog.lookup(model, key.provider)
         if entry is not None and entry.endpoints:
             return str(entry.endpoints[0])
         return "chat"
@@ -183,7 +183,7 @@ class Prober:
             got, job.live = await adapter.retrieve(model)  # resolves an alias to its snapshot
             resolved = f" (resolves to {job.live.id})" if job.live else ""
             job.evidence.append(got.describe() + resolved)
-        entry = self._entry(model, key.provider)
+        entry = self.catalog.lookup(model, key.provider)
         live = job.live
         job.fields.update(
             listed=listing.has(key, model, live),
@@ -273,17 +273,6 @@ class Prober:
         if self._http is None or self._http_loop is not loop:
             self._http, self._http_loop = new_http_client(), loop
         return adapter_for(key, self._http, loop.time() + self.config.probe_timeout_s)
-
-    def _entry(self, model: str, provider: str) -> ModelEntry | None:
-        """The catalog entry for an id or alias: the key's provider's own first, then any.
-
-        Gateway ids such as openai/gpt-4o are also looked up by their tail.
-        """
-        for name in dict.fromkeys((model, model.rsplit("/", 1)[-1])):
-            entry = self.catalog.get(name, provider) or self.catalog.get(name)
-            if entry is not None:
-                return entry
-        return None
 
     def _replacement(self, entry: ModelEntry | None) -> str | None:
         if entry is None:

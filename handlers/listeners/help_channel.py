@@ -21,7 +21,6 @@ and the `EventOnce` middleware only does one Redis SET before that.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,30 +32,21 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine import Engine
-from bot.errors import ModelAccessError
 from bot.redact import FoundSecret
 from bot.results import Diagnosis
 from handlers import dedupe, secret_guard
 from handlers.render import help as help_render
 from handlers.render.blocks import Reply
-from handlers.render.help import LiveCheck, ModelFacts
 
 log = structlog.get_logger(__name__)
 
 HANDLED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 MAX_TEXT = 20_000  # Slack allows 40k; an error worth answering is far shorter
-LIVE_CHECK_SLACK_S = 5.0  # on top of the probe timeout, for coalescing and several keys
 WORKING_REACTION = "eyes"
 MUTE_REACTION = "mute"
 DONE_REACTION = "white_check_mark"
 STOP_WORDS = frozenset({"stop", "mute", "quiet", "be quiet", "hush", "shush", "shut up"})
 START_WORDS = frozenset({"start", "unmute", "resume"})
-# Which of our keys can answer for the provider an error came from.
-PROVIDER_FAMILIES: dict[str, frozenset[str]] = {
-    "anthropic": frozenset({"anthropic"}),
-    "openai": frozenset({"openai", "azure", "openai-compatible"}),
-    "azure": frozenset({"azure", "openai", "openai-compatible"}),
-}
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -226,8 +216,8 @@ class HelpChannel:
             facts = live = None
             if diagnosis is not None and diagnosis.model:
                 await self.engine.record_ask(diagnosis.model)
-                facts = self._facts(diagnosis.model)
-                live = await self._live_check(diagnosis)
+                facts = self.engine.model_facts(diagnosis.model, diagnosis.provider)
+                live = await self.engine.live_check(diagnosis.model, diagnosis.provider)
             reply = help_render.reply(
                 titles=self.titles,
                 secrets=secrets,
@@ -249,45 +239,6 @@ class HelpChannel:
             )
         finally:
             await self._react(client, "reactions_remove", msg)
-
-    def _facts(self, model: str) -> ModelFacts:
-        entry = self.engine.catalog.get(model)
-        if entry is None:
-            return ModelFacts(model)
-        return ModelFacts(
-            model=entry.id,
-            status=entry.status_on(self.engine.today()),
-            shutdown=entry.shutdown,
-            replacement=entry.replacement,
-        )
-
-    def _keys_for(self, provider: str | None) -> list[str] | None:
-        """Aliases of the keys that can speak for the error's provider (all keys when unknown).
-
-        None when the provider is known but none of our keys belongs to it.
-        """
-        family = PROVIDER_FAMILIES.get(provider or "")
-        if family is None:
-            return [k.alias for k in self.engine.keys]
-        aliases = [k.alias for k in self.engine.keys if k.provider in family]
-        return aliases or None
-
-    async def _live_check(self, diagnosis: Diagnosis) -> LiveCheck:
-        model = diagnosis.model or ""
-        aliases = self._keys_for(diagnosis.provider)
-        if not self.engine.keys:
-            return LiveCheck(model, note="no provider keys are configured")
-        if aliases is None:
-            return LiveCheck(model, note=f"we hold no {diagnosis.provider} key to probe with")
-        timeout = self.engine.config.probe_timeout_s + LIVE_CHECK_SLACK_S
-        try:
-            report = await asyncio.wait_for(self.engine.check(model, aliases=aliases), timeout)
-        except TimeoutError:
-            log.warning("help_live_check_timeout", model=model, timeout_s=timeout)
-            return LiveCheck(model, note=f"no answer within {timeout:.0f} s")
-        except ModelAccessError as exc:
-            return LiveCheck(model, note=str(exc))
-        return LiveCheck(model, report=report)
 
     async def _post(self, msg: Message, client: AsyncWebClient, reply: Reply) -> bool:
         """Post the reply in the message's thread; False (logged) when Slack refuses it."""

@@ -11,11 +11,9 @@ and the finished blocks through `mask_any` once more.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
 
 from bot.redact import FoundSecret, mask_any
-from bot.results import CheckReport, Diagnosis
+from bot.results import CheckReport, Diagnosis, LiveCheck, ModelFacts
 from handlers.render.blocks import Block, Reply, code, context, divider, escape, fit, section
 from handlers.render.check import check_context, diagnosis_blocks, matrix, title_of
 from handlers.secret_guard import warning_text
@@ -43,25 +41,6 @@ NO_ERROR_HINT = (
     "the JSON body or the curl output is fine) and mention me, or run "
     "`/model-access MODEL` to check a model across our keys."
 )
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    """What the catalog says about the model named in an error (any field may be missing)."""
-
-    model: str
-    status: str | None = None
-    shutdown: date | None = None
-    replacement: str | None = None
-
-
-@dataclass(frozen=True)
-class LiveCheck:
-    """The outcome of checking the named model across our keys: a report, or why there is none."""
-
-    model: str
-    report: CheckReport | None = None
-    note: str | None = None  # "no provider keys are configured", "no answer within 15 s", ...
 
 
 def verdict(pasted: Diagnosis, report: CheckReport) -> str:

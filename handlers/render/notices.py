@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from itertools import groupby
 
+from bot import providers
 from bot.broadcasts.deprecations import Announcement
 from bot.broadcasts.inventory import Change
-from bot.keys import provider_title
 from handlers.render.blocks import (
     FALLBACK_MAX,
     SECTION_MAX,
@@ -42,7 +42,7 @@ def _days(n: int) -> str:
 
 def announcement_text(a: Announcement) -> str:
     """The plain-text fallback (notifications, screen readers)."""
-    head = f"{a.model} ({provider_title(a.provider)}) shuts down on {a.shutdown}, {_when(a.days_left)}."
+    head = f"{a.model} ({providers.title(a.provider)}) shuts down on {a.shutdown}, {_when(a.days_left)}."
     if a.kind == "update" and a.previous_shutdown is not None:
         head = f"{a.model}: shutdown moved from {a.previous_shutdown} to {a.shutdown}."
     tail = f" Replacement: {a.replacement}." if a.replacement else ""
@@ -80,7 +80,7 @@ def announcement_blocks(a: Announcement) -> list[Block]:
     blocks.append(
         fields(
             [
-                f"*Model*\n{code(a.model)} ({escape(provider_title(a.provider))})",
+                f"*Model*\n{code(a.model)} ({escape(providers.title(a.provider))})",
                 f"*Shutdown*\n{a.shutdown} ({_days(a.days_left)})",
                 f"*Replacement*\n{code(a.replacement) if a.replacement else 'none named'}",
             ]
@@ -141,7 +141,9 @@ def changes_blocks(changes: Sequence[Change]) -> list[Block]:
     for (alias, fingerprint, provider), group in groupby(
         _ordered(changes), key=lambda c: (c.alias, c.fingerprint, c.provider)
     ):
-        head = f"*Key {escape(alias)}* (…{escape(fingerprint)}, {escape(provider_title(provider))})"
+        head = (
+            f"*Key {escape(alias)}* (…{escape(fingerprint)}, {escape(providers.title(provider))})"
+        )
         chunk: list[str] = []
         for line in [head, *(_change_line(c) for c in group)]:
             if sum(len(x) + 1 for x in chunk) + len(line) > SECTION_MAX - 10:
