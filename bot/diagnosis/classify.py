@@ -10,7 +10,7 @@ endpoint or a gated model are told apart by what we know about the model, not by
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -123,22 +123,6 @@ class Classifier:
         )
         return self._diagnose(ev, available, from_probe=True)
 
-    def from_exception(
-        self,
-        exc: BaseException,
-        *,
-        provider: str | None = None,
-        model: str | None = None,
-        endpoint: str | None = None,
-        available: Sequence[str] | None = None,
-    ) -> Diagnosis:
-        """An openai / anthropic SDK exception -> Diagnosis, from its fields rather than str(exc)."""
-        try:
-            return self._from_exception(exc, provider, model, endpoint, available)
-        except Exception:
-            log.exception("from_exception_failed", exc_type=type(exc).__name__)
-            return self.taxonomy.diagnosis("unknown", provider=provider)
-
     def did_you_mean(
         self, model: str, available: Sequence[str] | None = None, limit: int = 5
     ) -> list[str]:
@@ -168,50 +152,6 @@ class Classifier:
             ]
             d = d.model_copy(update={"notes": [*d.notes, *notes]})
         return d
-
-    def _from_exception(
-        self,
-        exc: BaseException,
-        provider: str | None,
-        model: str | None,
-        endpoint: str | None,
-        available: Sequence[str] | None,
-    ) -> Diagnosis:
-        name = type(exc).__name__
-        module = type(exc).__module__.split(".")[0]
-        sdk = module if module in ("openai", "anthropic") else None
-        provider = provider or sdk
-        if name in parse.NETWORK_EXCEPTIONS or any(
-            b.__name__ in ("APIConnectionError", "TransportError", "TimeoutException")
-            for b in type(exc).__mro__
-        ):
-            timed_out = "Timeout" in name or any("Timeout" in b.__name__ for b in type(exc).__mro__)
-            d = self.taxonomy.diagnosis("network", provider=provider, model=model)
-            note = (
-                "The request timed out before the provider answered."
-                if timed_out
-                else ("The connection failed before the provider answered.")
-            )
-            return d.model_copy(update={"notes": [note]})
-        status = getattr(exc, "status_code", None)
-        if not isinstance(status, int):
-            return self.explain(f"{name}: {exc}")
-        body = getattr(exc, "body", None)
-        fields = parse.error_fields(body)
-        code = getattr(exc, "code", None) or getattr(exc, "error_code", None) or fields.code
-        kind = getattr(exc, "type", None) or fields.type
-        message = fields.message or getattr(exc, "api_message", None) or getattr(exc, "message", "")
-        return self.from_error(
-            provider=provider,
-            http_status=status,
-            error_type=kind if isinstance(kind, str) else None,
-            error_code=code if isinstance(code, str) else None,
-            message=message if isinstance(message, str) else str(message),
-            model=model,
-            endpoint=endpoint,
-            retry_after=_retry_after_header(exc, status),
-            available=available,
-        )
 
     def _diagnose(
         self, ev: Evidence, available: Sequence[str] | None, *, from_probe: bool
@@ -333,22 +273,6 @@ def _safe_model(model: str | None) -> str | None:
     cleaned = "".join(ch for ch in model if ch.isprintable())[:120]
     masked = mask(cleaned)
     return None if masked != cleaned else cleaned or None
-
-
-def _retry_after_header(exc: BaseException, status: int) -> bool | float | None:
-    response = getattr(exc, "response", None)
-    headers: Mapping[str, str] | None = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    for name in ("retry-after-ms", "retry-after"):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                seconds = float(value) / (1000 if name.endswith("ms") else 1)
-            except ValueError:
-                return True
-            return seconds
-    return False if status == 429 else None
 
 
 def load_knowledge(config: AppConfig) -> tuple[Catalog, Taxonomy]:

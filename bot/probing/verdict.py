@@ -87,7 +87,10 @@ class Verdicts:
             message=call.message,
             model=model,
             endpoint=ep,
-            retry_after=call.retry_after,
+            # A 429 without Retry-After is the SDK's own signal of an exhausted quota.
+            retry_after=(
+                call.retry_after if call.retry_after is not None or call.status != 429 else False
+            ),
             available=listing.available(key),
         )
         cause = d.cause
