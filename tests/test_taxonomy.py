@@ -101,6 +101,26 @@ def test_unknown_cause_is_a_key_error(taxonomy: Taxonomy) -> None:
         taxonomy.diagnosis("no_such_cause")
 
 
+def test_what_a_split_outcome_means_is_data(taxonomy: Taxonomy) -> None:
+    """The words for "some keys can, these cannot" come from the taxonomy, per cause or the default."""
+    tier = taxonomy.split_meaning("model_tier_gated")
+    default = taxonomy.split_meaning("context_length_exceeded")
+    assert "tier" in tier and tier != default
+    assert default and taxonomy.split_meaning("a_cause_nobody_defined") == default
+
+
+def test_operator_file_can_reword_a_split_and_the_default(tmp_path: Path) -> None:
+    """An operator's file overrides one cause's split words and the default."""
+    extra = tmp_path / "ours.yaml"
+    extra.write_text(
+        "split_default: Ask platform-team which account the failing keys bill to.\n"
+        "causes:\n  rate_limit:\n    split: The failing keys share the batch project's limit.\n"
+    )
+    t = Taxonomy.load(extra)
+    assert t.split_meaning("rate_limit") == "The failing keys share the batch project's limit."
+    assert t.split_meaning("unknown") == "Ask platform-team which account the failing keys bill to."
+
+
 # -- the operator's file ------------------------------------------------------------------------
 
 

@@ -34,52 +34,8 @@ MAX_SUGGESTIONS = 5
 _UNEXPLAINED_REFUSALS = ("model_not_found", "model_typo")
 _SUGGEST_FOR = ("model_not_found", "model_typo")  # an exact but gated id needs no suggestion
 
+
 # What a split (some keys can, some cannot) usually means, per dominant cause.
-_SPLIT_MEANING: dict[str, str] = {
-    "model_not_found": (
-        "When one key reaches a model and another is told it does not exist, the keys belong "
-        "to different organisations or projects: the model is allowed, or the usage tier is "
-        "reached, in one and not the other, or it is a fine-tune owned by one project."
-    ),
-    "model_typo": (
-        "The same name works for some keys, so it is not a plain typo for them: the failing "
-        "keys' organisation or project does not offer this id."
-    ),
-    "model_tier_gated": (
-        "The organisations behind these keys are on different usage tiers; only the higher "
-        "tier includes the model."
-    ),
-    "project_model_blocked": (
-        "The failing keys' project restricts which models it may call; the other projects allow it."
-    ),
-    "fine_tune_scope": (
-        "A fine-tune belongs to the organisation and project that trained it; only keys of "
-        "that project can call it."
-    ),
-    "insufficient_quota": (
-        "Billing is per organisation and project: the failing keys' account is out of credit "
-        "or over a spend limit, the others are billed elsewhere."
-    ),
-    "rate_limit": (
-        "Limits are per organisation (or project) and model: the failing keys' account is at "
-        "its limit right now, the others are not."
-    ),
-    "invalid_api_key": "The failing keys are wrong, revoked or from another account; the others are fine.",
-    "azure_deployment_not_found": (
-        "Deployments belong to one Azure resource: the others have a deployment by this name, "
-        "the failing resource does not."
-    ),
-    "org_verification_required": (
-        "Verification is per organisation: the failing keys belong to an organisation that has "
-        "not been verified."
-    ),
-}
-_SPLIT_DEFAULT = (
-    "The keys differ in organisation, project, region or billing; the failing keys' account is "
-    "the one to look at."
-)
-
-
 def diagnose(
     model: str,
     endpoint: str | None,
@@ -106,7 +62,7 @@ def diagnose(
     dym = _suggestions(model, bad, catalog, classifier) if cause in _SUGGEST_FOR else []
     right = rep.right_endpoint or _right_endpoint(model, endpoint or rep.endpoint, catalog)
     if ok:
-        notes.insert(0, _split_note(ok, bad, cause))
+        notes.insert(0, _split_note(ok, bad, taxonomy.split_meaning(cause)))
     retired = cause == "model_retired"
     fields = {
         "provider": rep.provider,
@@ -242,10 +198,9 @@ def _label(r: ProbeResult) -> str:
     return f"{r.alias} (…{r.fingerprint})"
 
 
-def _split_note(ok: Sequence[ProbeResult], bad: Sequence[ProbeResult], cause: str) -> str:
+def _split_note(ok: Sequence[ProbeResult], bad: Sequence[ProbeResult], meaning: str) -> str:
     can = ", ".join(_label(r) for r in ok)
     cannot = ", ".join(f"{_label(r)}: {r.cause}" for r in bad)
-    meaning = _SPLIT_MEANING.get(cause, _SPLIT_DEFAULT)
     return f"Can use it: {can}. Cannot: {cannot}. {meaning}"
 
 

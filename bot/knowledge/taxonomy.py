@@ -171,6 +171,7 @@ class CauseEntry(BaseModel):
     fixes: tuple[FixSpec, ...] = Field(min_length=1)
     retryable: bool = False
     escalate: str | None = None
+    split: str = ""  # what it usually means when other keys can use the model
     matchers: tuple[Matcher, ...] = ()
     source: tuple[str, ...] = ()
 
@@ -198,6 +199,7 @@ class CauseOverride(BaseModel):
     fixes: tuple[FixSpec, ...] | None = Field(default=None, min_length=1)
     retryable: bool | None = None
     escalate: str | None = None
+    split: str | None = None
     matchers: tuple[Matcher, ...] | None = None
     source: tuple[str, ...] | None = None
 
@@ -211,6 +213,7 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = 1
+    split_default: str = ""
     causes: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -265,8 +268,9 @@ def _override(
 class Taxonomy:
     """The causes, in contract order (operator additions last)."""
 
-    def __init__(self, entries: Mapping[str, CauseEntry]) -> None:
+    def __init__(self, entries: Mapping[str, CauseEntry], *, split_default: str = "") -> None:
         self._entries: dict[str, CauseEntry] = dict(entries)
+        self._split_default = " ".join(split_default.split())
 
     @classmethod
     def load(cls, extra_file: Path | None = None) -> Taxonomy:
@@ -293,7 +297,10 @@ class Taxonomy:
                     entries[cause] = _entry(extra_file, extra_document, cause, raw)
         ordered = {c: entries[c] for c in CAUSES}
         ordered.update({c: e for c, e in entries.items() if c not in ordered})
-        return cls(ordered)
+        split_default = (
+            extra.split_default if extra_file is not None else ""
+        ) or base.split_default
+        return cls(ordered, split_default=split_default)
 
     def ids(self) -> list[str]:
         """Every cause id, contract causes first."""
@@ -309,6 +316,15 @@ class Taxonomy:
     def entries(self) -> list[CauseEntry]:
         """Every entry, in order."""
         return list(self._entries.values())
+
+    def split_meaning(self, cause: str) -> str:
+        """What it usually means when some keys can use a model and keys failing with `cause` cannot."""
+        entry = self._entries.get(cause)
+        return (
+            " ".join(entry.split.split())
+            if entry is not None and entry.split
+            else self._split_default
+        )
 
     def diagnosis(self, cause: str, **fields: Any) -> Diagnosis:
         """A Diagnosis for a cause with title, summary, fixes, retryable and escalate filled in.
