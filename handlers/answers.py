@@ -17,6 +17,7 @@ from functools import cached_property
 import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.causes import Cause
 from bot.engine import Engine
 from bot.errors import ModelAccessError
 from bot.redact import mask
@@ -219,7 +220,7 @@ class Answers:
     async def _live(
         self, diagnosis: Diagnosis, user_id: str | None
     ) -> tuple[CheckReport | None, str | None]:
-        if diagnosis.cause == "not_an_error" or not diagnosis.model:
+        if diagnosis.cause == Cause.NOT_AN_ERROR or not diagnosis.model:
             return None, None
         if self.engine.keys_for(diagnosis.provider):
             try:

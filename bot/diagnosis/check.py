@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot import providers
+from bot.causes import NOT_FOUND, Cause
 from bot.diagnosis.classify import Classifier
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.taxonomy import Taxonomy
@@ -31,8 +32,8 @@ from bot.results import Diagnosis, Fix, ProbeResult
 MAX_SUGGESTIONS = 5
 # Listed, yet refused as if it did not exist: only support can explain that. A refusal that
 # names its reason (a project's model settings, a usage tier) is explained by the reason.
-_UNEXPLAINED_REFUSALS = ("model_not_found", "model_typo")
-_SUGGEST_FOR = ("model_not_found", "model_typo")  # an exact but gated id needs no suggestion
+_UNEXPLAINED_REFUSALS = NOT_FOUND
+_SUGGEST_FOR = NOT_FOUND  # an exact but gated id needs no suggestion
 
 
 # What a split (some keys can, some cannot) usually means, per dominant cause.
@@ -53,7 +54,7 @@ def diagnose(
     notes = _deprecation_notes(model, shutdown, replacement, today)
     notes += [f"{r.alias}: {r.limits.tier_guess}" for r in ok if r.limits and r.limits.tier_guess]
     if not results:
-        return taxonomy.diagnosis("unknown", model=model, summary="No key was probed.")
+        return taxonomy.diagnosis(Cause.UNKNOWN, model=model, summary="No key was probed.")
     if not bad:
         return _all_ok(model, endpoint, ok, shutdown, replacement, notes, catalog, today)
 
@@ -63,7 +64,7 @@ def diagnose(
     right = rep.right_endpoint or _right_endpoint(model, endpoint or rep.endpoint, catalog)
     if ok:
         notes.insert(0, _split_note(ok, bad, taxonomy.split_meaning(cause)))
-    retired = cause == "model_retired"
+    retired = cause == Cause.MODEL_RETIRED
     fields = {
         "provider": rep.provider,
         "model": model,
@@ -74,13 +75,13 @@ def diagnose(
         "shutdown": shutdown,
         "notes": notes,
     }
-    if cause == "wrong_endpoint" and right:
+    if cause == Cause.WRONG_ENDPOINT and right:
         fields["endpoint"] = right
     d = taxonomy.diagnosis(cause, **fields)
     listed_but_refused = [r for r in bad if r.listed and r.cause in _UNEXPLAINED_REFUSALS]
     if listed_but_refused:
         d = d.model_copy(update={"escalate": _escalate(model, listed_but_refused, d.escalate)})
-    if cause == "wrong_endpoint" and right:
+    if cause == Cause.WRONG_ENDPOINT and right:
         d = d.model_copy(update={"fixes": [_endpoint_fix(model, right, rep.provider), *d.fixes]})
     return d
 
@@ -125,7 +126,7 @@ def _all_ok(
             )
         )
     return Diagnosis(
-        cause="not_an_error",
+        cause=Cause.NOT_AN_ERROR,
         provider=_common_provider(ok),
         model=model,
         title=f"{model} works" + (" — but it is scheduled to shut down" if fixes else ""),
@@ -168,9 +169,9 @@ def _deprecation_notes(
 
 
 def _dominant(bad: Sequence[ProbeResult]) -> str:
-    counts = Counter(r.cause or "unknown" for r in bad)
+    counts = Counter(r.cause or Cause.UNKNOWN for r in bad)
     top = max(counts.values())
-    return next(r.cause or "unknown" for r in bad if counts[r.cause or "unknown"] == top)
+    return next(r.cause or Cause.UNKNOWN for r in bad if counts[r.cause or Cause.UNKNOWN] == top)
 
 
 def _suggestions(

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from bot import providers
+from bot.causes import MODEL_CAUSES, Cause
 from bot.config import AppConfig
 from bot.diagnosis import evidence as parse
 from bot.diagnosis.evidence import Evidence
@@ -30,11 +31,9 @@ from bot.results import Diagnosis
 
 log = structlog.get_logger(__name__)
 
-# Causes about the model itself: the catalog decides between them.
-MODEL_CAUSES = frozenset({"model_not_found", "model_retired", "model_typo", "model_tier_gated"})
 # Model causes the provider's own error names ("has been deprecated", below_usage_tier): the
 # catalog may still say the model is retired, but never demotes them to a plain not-found.
-_NAMED_BY_PROVIDER = frozenset({"model_retired", "model_tier_gated"})
+_NAMED_BY_PROVIDER = frozenset({Cause.MODEL_RETIRED, Cause.MODEL_TIER_GATED})
 
 # Prefilter vocabulary: every provider error we know contains one of these (tests keep the
 # taxonomy's standalone phrases and the corpus in step with it). Plain `in` checks on the
@@ -84,7 +83,7 @@ class Classifier:
             return self._explain(text)
         except Exception:
             log.exception("explain_failed", length=len(text))
-            return self.taxonomy.diagnosis("unknown")
+            return self.taxonomy.diagnosis(Cause.UNKNOWN)
 
     def from_error(
         self,
@@ -137,7 +136,7 @@ class Classifier:
 
     def _explain(self, text: str) -> Diagnosis:
         if not text or not self.prefilter(text):
-            return self.taxonomy.diagnosis("not_an_error")
+            return self.taxonomy.diagnosis(Cause.NOT_AN_ERROR)
         ev = parse.extract(text, self._rules.tokens)
         d = self._diagnose(ev, None, from_probe=False)
         # The part of a huge paste that was read (head and tail) is the part we check for keys;
@@ -158,8 +157,8 @@ class Classifier:
     ) -> Diagnosis:
         cause, standalone = self._rules.best(ev)
         if not from_probe and not (ev.structured or standalone):
-            return self.taxonomy.diagnosis("not_an_error")
-        cause = cause or "unknown"
+            return self.taxonomy.diagnosis(Cause.NOT_AN_ERROR)
+        cause = cause or Cause.UNKNOWN
         model = _safe_model(ev.model)
         entry = self.catalog.lookup(model, ev.provider) if model else None
         provider = ev.provider or (entry.provider if entry else None)
@@ -169,13 +168,13 @@ class Classifier:
             "http_status": ev.http_status,
             "error_code": mask(ev.error_code or ev.error_type or "") or None,
         }
-        if cause == "wrong_endpoint":
+        if cause == Cause.WRONG_ENDPOINT:
             fields["endpoint"] = self._right_endpoint(ev, model, entry)
         elif cause in MODEL_CAUSES or (
-            cause == "unknown" and model and ev.http_status in (400, 404)
+            cause == Cause.UNKNOWN and model and ev.http_status in (400, 404)
         ):
             cause = self._narrow(cause, ev, model, entry, available, fields)
-        if cause in ("model_retired", "model_tier_gated", "model_not_found") and entry:
+        if cause in (Cause.MODEL_RETIRED, Cause.MODEL_TIER_GATED, Cause.MODEL_NOT_FOUND) and entry:
             fields.setdefault("replacement", self._replacement(entry))
             fields.setdefault("shutdown", entry.shutdown)
         return self.taxonomy.diagnosis(cause, **{k: v for k, v in fields.items() if v is not None})
@@ -193,11 +192,11 @@ class Classifier:
         if not model:
             return cause
         if _FT.search(model):
-            return "fine_tune_scope"
+            return Cause.FINE_TUNE_SCOPE
         today = self._today()
         if entry is not None:
             if entry.status_on(today) == "retired":
-                return "model_retired"
+                return Cause.MODEL_RETIRED
             if cause in _NAMED_BY_PROVIDER:
                 return cause
             used = ev.endpoint_used
@@ -205,20 +204,20 @@ class Classifier:
                 used
                 and entry.endpoints
                 and used not in entry.endpoints
-                and (ev.http_status in (400, 404) or cause == "unknown")
+                and (ev.http_status in (400, 404) or cause == Cause.UNKNOWN)
             ):
                 fields["endpoint"] = self._right_endpoint(ev, model, entry)
-                return "wrong_endpoint"
+                return Cause.WRONG_ENDPOINT
             if available is not None and model in available:
                 fields["notes"] = [
                     "Your key lists this model but the call failed; if it persists, this is a "
                     "case for the provider's support."
                 ]
-                return "model_not_found"
+                return Cause.MODEL_NOT_FOUND
             if entry.gating:
                 fields["notes"] = [f"Access condition ({g.kind}): {g.detail}" for g in entry.gating]
-                return "model_tier_gated"
-            return "model_not_found" if cause != "unknown" else cause
+                return Cause.MODEL_TIER_GATED
+            return Cause.MODEL_NOT_FOUND if cause != Cause.UNKNOWN else cause
         if cause in _NAMED_BY_PROVIDER:
             return cause
         foreign = self.catalog.lookup(model) if ev.provider else None
@@ -229,7 +228,7 @@ class Classifier:
                 f"{providers.title(ev.provider or '')} does not serve: check it with a "
                 f"{providers.title(foreign.provider)} key (or a gateway that serves it)."
             ]
-            return "model_not_found" if cause != "unknown" else cause
+            return Cause.MODEL_NOT_FOUND if cause != Cause.UNKNOWN else cause
         near = self.did_you_mean(model, available)
         if near:
             fields["did_you_mean"] = near
@@ -242,9 +241,9 @@ class Classifier:
                 fields["notes"] = [
                     f"{model} looks like a misspelling of {near[0]}, which is retired."
                 ]
-                return "model_retired"
-            return "model_typo"
-        return "model_not_found" if cause != "unknown" else cause
+                return Cause.MODEL_RETIRED
+            return Cause.MODEL_TYPO
+        return Cause.MODEL_NOT_FOUND if cause != Cause.UNKNOWN else cause
 
     def _replacement(self, entry: ModelEntry) -> str | None:
         """Where to move: the catalog's replacement chain as of today, else the named one."""

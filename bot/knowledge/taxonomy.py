@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot import yamlfile
+from bot.causes import CAUSES
 from bot.knowledge.template import check_template, render
 from bot.providers import Provider
 from bot.results import Diagnosis, Fix
@@ -34,29 +35,6 @@ __all__ = [
 
 BUNDLED = Path(__file__).parent / "data" / "taxonomy.yaml"
 
-CAUSES: tuple[str, ...] = (
-    "model_typo",
-    "model_retired",
-    "model_tier_gated",
-    "org_verification_required",
-    "wrong_endpoint",
-    "fine_tune_scope",
-    "project_model_blocked",
-    "azure_deployment_not_found",
-    "insufficient_quota",
-    "rate_limit",
-    "invalid_api_key",
-    "missing_scope",
-    "organization_mismatch",
-    "context_length_exceeded",
-    "sdk_version",
-    "unsupported_region",
-    "provider_outage",
-    "network",
-    "model_not_found",
-    "unknown",
-    "not_an_error",
-)
 
 _LANGS = ("python", "node", "curl")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

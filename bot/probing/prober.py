@@ -34,6 +34,7 @@ import httpx2
 import structlog
 
 from bot.cache import Cache
+from bot.causes import TRANSIENT, Cause
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.diagnosis.classify import Classifier
@@ -50,7 +51,6 @@ from bot.results import KeyHealth, KeyModels, ProbeResult
 log = structlog.get_logger(__name__)
 
 TRANSIENT_TTL_S = 5.0
-TRANSIENT_CAUSES = frozenset({"network", "provider_outage", "rate_limit"})
 
 
 class Prober:
@@ -148,7 +148,7 @@ class Prober:
         """An `unknown` result for a probe that raised, logged with its traceback."""
         log.error(event, alias=key.alias, model=model, error=type(exc).__name__, exc_info=exc)
         result = self.verdicts.result(
-            key, model, ep, accessible=False, cause="unknown", step="error"
+            key, model, ep, accessible=False, cause=Cause.UNKNOWN, step="error"
         )
         return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
 
@@ -292,7 +292,7 @@ class Prober:
         ttl = self.config.cache_ttl_s
         if value.get("accessible"):
             return float(ttl.positive)
-        if value.get("cause") in TRANSIENT_CAUSES or value.get("cause") == "unknown":
+        if value.get("cause") in TRANSIENT or value.get("cause") == Cause.UNKNOWN:
             return min(TRANSIENT_TTL_S, float(ttl.negative))
         return float(ttl.negative)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from bot.causes import NOT_FOUND, Cause
 from bot.diagnosis.classify import Classifier
 from bot.keys import Key
 from bot.knowledge.catalog import ModelEntry
@@ -20,7 +21,6 @@ from bot.redact import mask
 from bot.results import ProbeResult
 
 EVIDENCE_MAX = 500  # room for a free probe and a deep probe line; Slack clips its own view
-_NOT_FOUND = frozenset({"model_not_found", "model_typo"})
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Verdicts:
         job.fields.update(
             extra, http_status=call.status, error_code=call.error_code or call.error_type
         )
-        if call.retry_after is not None and cause in ("rate_limit", "insufficient_quota"):
+        if call.retry_after is not None and cause in (Cause.RATE_LIMIT, Cause.INSUFFICIENT_QUOTA):
             job.evidence.append(f"retry-after {call.retry_after:g} s")
         return self.done(job, cause, step)
 
@@ -62,9 +62,13 @@ class Verdicts:
         if not job.listing.call.ok:
             return self.failed(job, job.listing.call, "list")
         job.fields["did_you_mean"] = self.classifier.did_you_mean(job.model, job.listing.ids)
-        cause = "model_typo" if job.fields["did_you_mean"] and entry is None else "model_not_found"
+        cause = (
+            Cause.MODEL_TYPO
+            if job.fields["did_you_mean"] and entry is None
+            else Cause.MODEL_NOT_FOUND
+        )
         if entry is not None and entry.status_on(self._today()) == "retired":
-            cause = "model_retired"
+            cause = Cause.MODEL_RETIRED
         return self.done(job, cause, "list")
 
     def cause(
@@ -78,7 +82,7 @@ class Verdicts:
     ) -> tuple[str, dict[str, Any]]:
         """The cause of a failed call, via the classifier, with the key's real models list."""
         if call.outcome in ("timeout", "connection"):
-            return "network", {}
+            return Cause.NETWORK, {}
         d = self.classifier.from_error(
             provider=key.provider,
             http_status=call.status,
@@ -100,8 +104,8 @@ class Verdicts:
         if d.endpoint:
             extra["right_endpoint"] = d.endpoint
         # Live lifecycle beats everything: a retired model 404s like a typo does.
-        if cause in _NOT_FOUND and live is not None and live.retired_on(self._today()):
-            cause = "model_retired"
+        if cause in NOT_FOUND and live is not None and live.retired_on(self._today()):
+            cause = Cause.MODEL_RETIRED
         return cause, extra
 
     def done(self, job: Job, cause: str | None, step: str) -> ProbeResult:

@@ -31,6 +31,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.causes import Cause
 from bot.engine import Engine
 from bot.redact import FoundSecret
 from bot.results import Diagnosis
@@ -185,7 +186,7 @@ class HelpChannel:
         if not text or not self.engine.classifier.prefilter(text):
             return None
         diagnosis = self.engine.explain(text)
-        return None if diagnosis.cause == "not_an_error" else diagnosis
+        return None if diagnosis.cause == Cause.NOT_AN_ERROR else diagnosis
 
     async def _may_answer(self, msg: Message, *, mentioned: bool) -> bool:
         """Noise control: muted threads, one unprompted reply per thread, a channel budget."""

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import RawTextObject, TableBlock
 
+from bot.causes import TRANSIENT, Cause
 from bot.redact import FoundSecret
 from bot.results import CheckReport, Diagnosis, ProbeResult
 from handlers import parse
@@ -34,7 +35,6 @@ from handlers.render.blocks import (
 from handlers.secret_guard import warning_text
 
 OK, NO, WARN = "✅", "❌", "⚠️"
-TRANSIENT = frozenset({"rate_limit", "provider_outage", "network"})
 TABLE_ROWS_MAX = 99  # Slack allows 100 rows, one is the header
 CODE_MAX = 2800  # a snippet inside one 3,000-character section
 SHARE, REPROBE, SHOW_CODE = "share_in_channel", "reprobe", "show_fix_code"
@@ -124,7 +124,7 @@ def diagnosis_blocks(
     `titled`: False when a header above already names the cause.
     """
     blocks: list[Block] = []
-    if d.cause == "not_an_error" or not titled:  # no cause to name here, only the summary
+    if d.cause == Cause.NOT_AN_ERROR or not titled:  # no cause to name here, only the summary
         why = escape(d.summary)
     else:
         why = f"*{escape(d.title or title_of(d.cause, titles))}* (`{d.cause}`)"
@@ -135,7 +135,7 @@ def diagnosis_blocks(
         names = ", ".join(code(m) for m in d.did_you_mean[:5])
         blocks.append(section(f"🤔 Did you mean {names}?"))
     told = any(d.replacement and d.replacement in note for note in d.notes)
-    if d.replacement and (d.shutdown or d.cause == "model_retired") and not told:
+    if d.replacement and (d.shutdown or d.cause == Cause.MODEL_RETIRED) and not told:
         when = f" (shutdown {d.shutdown.isoformat()})" if d.shutdown else ""
         blocks.append(section(f"{WARN} The replacement is {code(d.replacement)}{when}."))
     for note in d.notes[:5]:
@@ -234,7 +234,7 @@ def explain(
 ) -> Reply:
     """The answer to `/model-access explain …`: the cause and fixes of a pasted error."""
     body: list[Block] = [section(warning_text(list(secrets)))] if secrets else []
-    if d.cause == "not_an_error":
+    if d.cause == Cause.NOT_AN_ERROR:
         body.append(
             section(
                 "🔎 I could not find an API error in that text. Paste the whole error "
@@ -284,14 +284,14 @@ def shortcut(
     note: str | None = None,
 ) -> Reply:
     """The thread reply for *Diagnose this error*: the pasted error's cause, then a live check."""
-    if d.cause == "not_an_error" and not secrets:
+    if d.cause == Cause.NOT_AN_ERROR and not secrets:
         text = (
             "🔎 I could not find an API error in that message. Errors I can read look like "
             "`Error code: 404 - {'error': {... 'code': 'model_not_found'}}`."
         )
         return Reply("No API error found in that message.", [section(text)])
     body: list[Block] = [section(warning_text(list(secrets)))] if secrets else []
-    if d.cause != "not_an_error":
+    if d.cause != Cause.NOT_AN_ERROR:
         body += diagnosis_blocks(d, titles)
     if report is not None:
         emoji, verdict = _verdict(report)
@@ -304,4 +304,4 @@ def shortcut(
     if note:
         tail.append(context(escape(note)))
     summary = f"🔎 {escape(d.title or title_of(d.cause, titles))} ({d.cause})"
-    return Reply(summary if d.cause != "not_an_error" else "Secret warning", fit(body, tail))
+    return Reply(summary if d.cause != Cause.NOT_AN_ERROR else "Secret warning", fit(body, tail))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.causes import Cause
 from bot.redact import FoundSecret, mask_any
 from bot.results import CheckReport, Diagnosis, LiveCheck, ModelFacts
 from handlers.render.blocks import Block, Reply, code, context, divider, escape, fit, section
@@ -21,17 +22,17 @@ from handlers.secret_guard import warning_text
 # Causes where "another key can use it" points at the pasting key's access, not the model.
 ACCESS_CAUSES = frozenset(
     {
-        "model_not_found",
-        "model_tier_gated",
-        "org_verification_required",
-        "project_model_blocked",
-        "fine_tune_scope",
-        "organization_mismatch",
-        "invalid_api_key",
-        "missing_scope",
-        "unsupported_region",
-        "azure_deployment_not_found",
-        "insufficient_quota",
+        Cause.MODEL_NOT_FOUND,
+        Cause.MODEL_TIER_GATED,
+        Cause.ORG_VERIFICATION_REQUIRED,
+        Cause.PROJECT_MODEL_BLOCKED,
+        Cause.FINE_TUNE_SCOPE,
+        Cause.ORGANIZATION_MISMATCH,
+        Cause.INVALID_API_KEY,
+        Cause.MISSING_SCOPE,
+        Cause.UNSUPPORTED_REGION,
+        Cause.AZURE_DEPLOYMENT_NOT_FOUND,
+        Cause.INSUFFICIENT_QUOTA,
     }
 )
 
