@@ -21,7 +21,8 @@ import yaml
 
 from bot.clock import today_of, utc_now
 from bot.config import AppConfig
-from bot.diagnosis.classify import Classifier, load_knowledge
+from bot.diagnosis.classify import Classifier
+from bot.knowledge.load import load_knowledge
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "help_chatter.yaml"
 TARGET_PER_S = 20_000

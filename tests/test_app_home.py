@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from bot.broadcasts.calendar import calendar
 from bot.cache import Cache
 from bot.config import AppConfig
-from bot.diagnosis.classify import load_knowledge
+from bot.knowledge.load import load_knowledge
 from bot.results import Deprecation
 from tests.slack_helpers import USER, SlackWorld, block_texts, slack_world
 

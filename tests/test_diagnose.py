@@ -15,8 +15,9 @@ import pytest
 from bot.cache import Cache
 from bot.config import AppConfig
 from bot.diagnosis import check as diag
-from bot.diagnosis.classify import Classifier, load_knowledge
+from bot.diagnosis.classify import Classifier
 from bot.knowledge.catalog import Catalog
+from bot.knowledge.load import load_knowledge
 from bot.knowledge.taxonomy import Taxonomy
 from bot.results import Diagnosis, Limits, ProbeResult
 from tests.fakes.providers import Account, FakeProviders

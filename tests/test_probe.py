@@ -22,9 +22,9 @@ from pydantic import SecretStr
 
 from bot.cache import Cache
 from bot.config import AppConfig, Env
-from bot.diagnosis.classify import load_knowledge
 from bot.engine import Engine
 from bot.keys import Key
+from bot.knowledge.load import load_knowledge
 from bot.results import ProbeResult
 from tests.fakes.providers import Account, FakeProviders
 

@@ -18,14 +18,12 @@ import structlog
 
 from bot import providers
 from bot.causes import MODEL_CAUSES, Cause
-from bot.config import AppConfig
 from bot.diagnosis import evidence as parse
 from bot.diagnosis.evidence import Evidence
 from bot.diagnosis.rules import Rules
 from bot.diagnosis.suggest import Suggester
-from bot.errors import ConfigError
-from bot.knowledge.catalog import Catalog, CatalogError, ModelEntry
-from bot.knowledge.taxonomy import Taxonomy, TaxonomyError
+from bot.knowledge.catalog import Catalog, ModelEntry
+from bot.knowledge.taxonomy import Taxonomy
 from bot.redact import ROTATION_PAGES, find, mask
 from bot.results import Diagnosis
 
@@ -272,13 +270,3 @@ def _safe_model(model: str | None) -> str | None:
     cleaned = "".join(ch for ch in model if ch.isprintable())[:120]
     masked = mask(cleaned)
     return None if masked != cleaned else cleaned or None
-
-
-def load_knowledge(config: AppConfig) -> tuple[Catalog, Taxonomy]:
-    """The bundled catalog and taxonomy, extended by the operator's files; ConfigError on bad data."""
-    try:
-        catalog = Catalog.load(config.catalog_file)
-        taxonomy = Taxonomy.load()
-    except (CatalogError, TaxonomyError) as exc:
-        raise ConfigError(str(exc)) from None
-    return catalog, taxonomy
