@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import yamlfile
 from bot.errors import ConfigError
+from bot.redact import remember
 from bot.yamlfile import describe_validation_error
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -29,6 +30,12 @@ class Env(BaseSettings):
     MODEL_ACCESS_CONFIG: Path | None = None
     MODEL_ACCESS_KEYS_FILE: Path | None = None
     MODEL_ACCESS_LOG_LEVEL: str = "WARNING"
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Slack's tokens are masked in every output from now on, whatever their format."""
+        for token in (self.SLACK_BOT_TOKEN, self.SLACK_APP_TOKEN, self.SLACK_SIGNING_SECRET):
+            if token is not None:
+                remember(token.get_secret_value())
 
 
 class CacheTTL(BaseModel):

@@ -53,7 +53,7 @@ def model_id(model: str) -> str:
     model = model.strip()
     if not model:
         raise UsageError("name a model, e.g. gpt-4o")
-    if redact.find(model):
+    if redact.find(model, possible=True):
         # A key pasted where the model goes: never send it to a provider as a model name.
         # The log keeps the event (masked by the log processor) so an operator can follow up.
         log.warning("secret_as_model_name", model=model)
@@ -193,6 +193,10 @@ class Engine:
         Never raises for what a user cannot fix from Slack: no keys, no key of that provider,
         a model id that cannot be one, or no answer in time come back as a note.
         """
+        try:
+            model = model_id(model)
+        except UsageError as exc:
+            return LiveCheck(model=redact.mask(model)[:MAX_MODEL_ID], note=str(exc))
         if not self.keys:
             return LiveCheck(model=model, note="no provider keys are configured")
         keys = self.keys_for(provider)
@@ -276,7 +280,11 @@ class Engine:
         return await self.prober.health(self.keys)
 
     async def record_ask(self, model: str) -> None:
-        """Count that someone asked about a model (ranks broadcast notices)."""
+        """Count that someone asked about a model (ranks broadcast notices); never a non-id."""
+        try:
+            model = model_id(model)
+        except UsageError:
+            return  # a key or a paste is not counted, stored or logged as a model
         await asks.record_ask(self.cache, model, self.clock())
 
     async def ask_counts(self, models: Sequence[str]) -> dict[str, int]:

@@ -27,6 +27,7 @@ from bot.config import read_yaml
 from bot.errors import ConfigError, UsageError
 from bot.providers import Provider
 from bot.redact import fingerprint as _fingerprint
+from bot.redact import remember
 from bot.yamlfile import describe_validation_error
 
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
@@ -44,6 +45,10 @@ class Key:
     project: str | None = None
     api_version: str | None = None
     deployments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Whatever its format, a configured key is masked in every output from now on.
+        remember(self.secret.get_secret_value())
 
     @property
     def fingerprint(self) -> str:

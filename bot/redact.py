@@ -1,39 +1,61 @@
-"""Find and mask secrets (provider API keys, Slack tokens) in any text.
+"""Find and mask secrets in any text: provider keys of every shape, tokens, and our own keys.
 
-Used by the log processor, by every renderer that echoes user text, and by the
-help-channel secret guard. Patterns are linear (no nested quantifiers).
+The one detector: the log processor, every renderer that echoes user text, the help
+channel's secret guard and the model-id check all use it. The formats are in
+bot/secret_formats.py. Each rule is scanned once (linear: bounded repeats, no nested
+quantifiers); overlapping matches are resolved in one sort, the earlier rule naming the
+secret. On top of the formats, the keys this process was configured with are masked
+wherever their exact text appears (`remember`), whatever their shape.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
+import string
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-# Order matters: the most specific prefix first, so a key is reported under its provider.
-_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
-    ("anthropic", "Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{12,}")),
-    ("openai", "OpenAI project key", re.compile(r"\bsk-proj-[A-Za-z0-9_\-]{12,}")),
-    ("openai", "OpenAI service-account key", re.compile(r"\bsk-svcacct-[A-Za-z0-9_\-]{12,}")),
-    ("openai", "OpenAI admin key", re.compile(r"\bsk-admin-[A-Za-z0-9_\-]{12,}")),
-    ("openai", "OpenAI API key", re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}")),
-    ("slack", "Slack bot token", re.compile(r"\bxoxb-[0-9A-Za-z\-]{10,}")),
-    ("slack", "Slack user token", re.compile(r"\bxox[pasor]-[0-9A-Za-z\-]{10,}")),
-    ("slack", "Slack app token", re.compile(r"\bxapp-[0-9A-Za-z\-]{10,}")),
-    ("azure", "Azure OpenAI key", re.compile(r"(?<![0-9A-Za-z_\-])[0-9a-f]{32}(?![0-9A-Za-z_\-])")),
-    (
-        "azure",
-        "Azure OpenAI key",
-        re.compile(r"(?<![0-9A-Za-z_\-])[0-9A-Za-z]{84}(?![0-9A-Za-z_\-])"),
-    ),
+import ahocorasick
+
+from bot.secret_formats import (
+    PLACEHOLDER,
+    POSSIBLE_KIND,
+    ROTATION_PAGES,
+    RULES,
+    Rule,
+    Strength,
+    possible_shapes,
 )
 
-ROTATION_PAGES: dict[str, str] = {
-    "openai": "https://platform.openai.com/api-keys",
-    "anthropic": "https://console.anthropic.com/settings/keys",
-    "azure": "https://portal.azure.com (your Azure OpenAI resource > Keys and Endpoint > Regenerate)",
-    "slack": "https://api.slack.com/apps (your app > OAuth & Permissions / Basic Information)",
-}
+__all__ = ["ROTATION_PAGES", "FoundSecret", "find", "fingerprint", "mask", "mask_any", "remember"]
+
+MIN_ENTROPY = 3.5  # bits per character for a keyword-anchored value (hex: 3.0)
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_CONFIGURED = Rule.of("configured", "configured key", r"(?!)", ())
+_POSSIBLE = Rule.of("azure", POSSIBLE_KIND, r"(?!)", (), strength="possible")
+_WORD = frozenset(string.ascii_letters + string.digits + "_")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _automaton(nocase: bool) -> ahocorasick.Automaton:
+    """Every needle of the rules that match with (or without) case, mapped to their rule numbers."""
+    needles: dict[str, list[int]] = {}
+    for order, rule in enumerate(RULES):
+        if rule.nocase == nocase:
+            for needle in rule.needles:
+                needles.setdefault(needle.lower() if nocase else needle, []).append(order)
+    automaton = ahocorasick.Automaton()
+    for needle, orders in needles.items():
+        automaton.add_word(needle, (len(needle), tuple(orders)))
+    automaton.make_automaton()
+    return automaton
+
+
+_EXACT, _NOCASE = _automaton(nocase=False), _automaton(nocase=True)
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,15 @@ class FoundSecret:
     provider: str
     kind: str
     fingerprint: str  # last 4 characters, the only part we ever show
+    strength: Strength = "certain"
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int  # of the secret itself (a context rule's value group)
+    end: int
+    rule: Rule
+    order: int
 
 
 def fingerprint(secret: str) -> str:
@@ -50,38 +81,136 @@ def fingerprint(secret: str) -> str:
     return secret[-4:] if len(secret) >= 8 else "????"
 
 
-_SHOWN_PREFIXES = ("sk-ant-", "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-", "xapp-")
+class _Known:
+    """The exact secrets this process holds (its configured keys and tokens)."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.pattern: re.Pattern[str] | None = None
+
+    def add(self, secrets: tuple[str, ...]) -> None:
+        fresh = {s for s in secrets if len(s) >= 8} - self.values
+        if fresh:
+            self.values |= fresh
+            alternatives = sorted(self.values, key=len, reverse=True)
+            self.pattern = re.compile("|".join(re.escape(v) for v in alternatives))
 
 
-def _mask_one(match: re.Match[str]) -> str:
-    text = match.group(0)
-    if text.startswith("xox"):
-        prefix = text[:5]
-    else:
-        prefix = next((p for p in _SHOWN_PREFIXES if text.startswith(p)), "")
-    return f"{prefix}****{fingerprint(text)}"
+_KNOWN = _Known()
+
+
+def remember(*secrets: str) -> None:
+    """Mask these exact values everywhere from now on (process-wide, like the log processor).
+
+    Called for every key and token read at start-up, so a key in a format no rule knows
+    (a gateway's, a custom proxy's) is still never printed.
+    """
+    _KNOWN.add(secrets)
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _plausible(value: str) -> bool:
+    """A keyword-anchored value that looks random enough to be a credential, not a word or id."""
+    if PLACEHOLDER.search(value):
+        return False
+    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+        return False
+    floor = 3.0 if _HEX.match(value) else MIN_ENTROPY
+    return _entropy(value) >= floor
+
+
+def _candidates(text: str) -> Iterator[tuple[int, int]]:
+    """(rule number, start) wherever a rule's needle occurs: one pass per automaton."""
+    for automaton, haystack in ((_EXACT, text), (_NOCASE, text.translate(_ASCII_LOWER))):
+        for end, (length, orders) in automaton.iter(haystack):
+            for order in orders:
+                yield order, end - length + 1 - RULES[order].back
+
+
+def _hits(text: str) -> Iterator[_Hit]:
+    for order, start in _candidates(text):
+        rule = RULES[order]
+        if start < 0:
+            continue
+        if rule.strength == "certain" and start > 0 and text[start - 1] in _WORD:
+            continue  # `sk-` inside `task-12` is no key
+        m = rule.pattern.match(text, start)
+        if m is None:
+            continue
+        if rule.strength == "context":
+            if _plausible(m.group("v")):
+                yield _Hit(m.start("v"), m.end("v"), rule, order)
+        elif not PLACEHOLDER.search(m.group()):  # sk-your-key-here is documentation
+            yield _Hit(m.start(), m.end(), rule, order)
+    for start, end in possible_shapes(text):
+        yield _Hit(start, end, _POSSIBLE, len(RULES))
+    if _KNOWN.pattern is not None:
+        for m in _KNOWN.pattern.finditer(text):
+            yield _Hit(m.start(), m.end(), _CONFIGURED, -1)
+
+
+def _resolve(text: str) -> list[_Hit]:
+    """The secrets in text, left to right, without overlaps: where two overlap, the earlier rule wins."""
+    ranked = sorted(_hits(text), key=lambda h: (h.order, h.start))
+    starts: list[int] = []  # the kept spans, sorted and disjoint
+    ends: list[int] = []
+    taken: list[_Hit] = []
+    for hit in ranked:
+        i = bisect.bisect_right(starts, hit.start)
+        if (i > 0 and ends[i - 1] > hit.start) or (i < len(starts) and starts[i] < hit.end):
+            continue
+        starts.insert(i, hit.start)
+        ends.insert(i, hit.end)
+        taken.append(hit)
+    return sorted(taken, key=lambda h: h.start)
+
+
+def find(text: str, *, possible: bool = False) -> list[FoundSecret]:
+    """The secrets in text (provider, kind, fingerprint), each once, in order.
+
+    By default only what is surely a secret; `possible=True` adds the bare shapes of keys
+    (a 32-hex string), for checks that must err on the safe side.
+    """
+    if not text:
+        return []
+    found: list[FoundSecret] = []
+    for hit in _resolve(text):
+        if hit.rule.strength == "possible" and not possible:
+            continue
+        value = text[hit.start : hit.end]
+        found.append(
+            FoundSecret(hit.rule.provider, hit.rule.kind, fingerprint(value), hit.rule.strength)
+        )
+    return found
+
+
+def _masked(value: str, rule: Rule) -> str:
+    shown = rule.shown if value.startswith(rule.shown) else ""
+    if rule.shown == "xox":
+        shown = value[:5]
+    return f"{shown}****{fingerprint(value)}"
 
 
 def mask(text: str) -> str:
-    """Return text with every secret replaced by its prefix, stars and last four characters."""
+    """Text with every secret (possible ones too) replaced by its prefix, stars and last four."""
     if not text:
         return text
-    for _, _, pattern in _PATTERNS:
-        text = pattern.sub(_mask_one, text)
-    return text
-
-
-def find(text: str) -> list[FoundSecret]:
-    """List the secrets in text (provider, kind, fingerprint), each once."""
-    found: list[FoundSecret] = []
-    seen: set[tuple[int, int]] = set()
-    for provider, kind, pattern in _PATTERNS:
-        for m in pattern.finditer(text):
-            if any(a <= m.start() < b for a, b in seen):
-                continue
-            seen.add((m.start(), m.end()))
-            found.append(FoundSecret(provider, kind, fingerprint(m.group(0))))
-    return found
+    hits = _resolve(text)
+    if not hits:
+        return text
+    out: list[str] = []
+    pos = 0
+    for hit in hits:
+        out.append(text[pos : hit.start])
+        out.append(_masked(text[hit.start : hit.end], hit.rule))
+        pos = hit.end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def mask_any(value: Any) -> Any:

@@ -1,30 +1,20 @@
 """The secret guard: spot a whole provider key or Slack token in a message and say how to rotate it.
 
 Only what `bot.redact.find` reports is used (provider, kind, last four characters); the
-secret itself never leaves the incoming event. A bare 32-character hex string is also
-what trace ids and hashes look like, so an Azure-shaped key counts only when the message
-talks about Azure or an API key.
+secret itself never leaves the incoming event. The detector decides what is surely a secret
+(a bare 32-character hex string is a trace id until an `api-key` stands before it).
 """
 
 from __future__ import annotations
-
-import re
 
 from bot import providers
 from bot.redact import ROTATION_PAGES, FoundSecret, find
 from handlers.render.blocks import escape
 
-_AZURE_CONTEXT = re.compile(r"azure|api[-_ ]?key|ocp-apim|openai\.azure", re.IGNORECASE)
-
 
 def scan(text: str) -> list[FoundSecret]:
     """The secrets in a message worth warning about, each once."""
-    if not text:
-        return []
-    found = find(text)
-    if any(s.provider == "azure" for s in found) and not _AZURE_CONTEXT.search(text):
-        found = [s for s in found if s.provider != "azure"]
-    return found
+    return find(text)
 
 
 def warning_text(found: list[FoundSecret]) -> str:

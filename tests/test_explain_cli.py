@@ -83,3 +83,25 @@ def test_a_pasted_key_never_appears_in_any_output(mode: list[str]) -> None:
     assert secret not in proc.stdout + proc.stderr
     assert "invalid_api_key" in proc.stdout
     assert "rotate" in proc.stdout
+
+
+def test_keys_of_providers_we_do_not_call_are_never_echoed() -> None:
+    """xAI, Google, Hugging Face and AWS keys in a paste: masked in text and JSON, each flagged to rotate."""
+    keys = {
+        "xai": "xai-" + "FAKE0xai00" * 8,
+        "google": "AIza" + "FAKE0goog0" * 3 + "abcde",
+        "huggingface": "hf_" + "FAKEhfFAKE" * 3 + "abcd",
+        "aws": "AKIA" + "FAKE234567FAKE23",
+    }
+    paste = (
+        "Error code: 401 - {'error': {'message': 'Incorrect API key provided', 'code': 'invalid_api_key'}}\n"
+        + "\n".join(f"{name.upper()}_KEY={key}" for name, key in keys.items())
+    )
+    for args in ((), ("--json",)):
+        proc = explain(*args, "-", stdin=paste)
+        assert proc.returncode == 0, proc.stderr
+        for key in keys.values():
+            assert key not in proc.stdout and key not in proc.stderr
+    notes = " ".join(json.loads(explain("--json", "-", stdin=paste).stdout)["notes"])
+    assert notes.count("rotate it") == 3  # the paste shows at most three warnings
+    assert "xAI API key" in notes

@@ -62,12 +62,12 @@ def assert_never_posted(ws: Workspace, *secrets: str) -> None:
 
 
 def test_scan_names_kind_and_last_four_only() -> None:
-    """Keys of each provider and Slack tokens are found and described by kind and last four."""
+    """Keys of each provider and Slack tokens are found, in order, by kind and last four."""
     text = f"prod {openai_key()} and {anthropic_key()} plus {slack_user_token()}"
     found = secret_guard.scan(text)
     assert [(s.provider, s.fingerprint) for s in found] == [
-        ("anthropic", "ab12"),
         ("openai", "wxyz"),
+        ("anthropic", "ab12"),
         ("slack", "AKE0"),
     ]
 
@@ -154,3 +154,42 @@ async def test_no_log_event_carries_the_key(ws: Workspace) -> None:
         await ws.say(ws.message(f"{GPT4_32K_PASTE}\nkey: {key}"))
     assert any(e["event"] == "secret_pasted" and e["fingerprints"] == ["wxyz"] for e in logs)
     assert all(key not in repr(e) for e in logs)
+
+
+def groq_key() -> str:
+    """A fake Groq key (gsk_ and 52 letters and digits), built at run time."""
+    return "gsk_" + "FAKE0groq1" * 5 + "zz"
+
+
+async def test_a_key_of_another_provider_quoted_as_the_model_goes_nowhere(ws: Workspace) -> None:
+    """A Groq key pasted as the "model" of an error: warned about, never echoed, sent, counted or stored."""
+    key = groq_key()
+    paste = (
+        "Error code: 404 - {'error': {'message': 'The model `"
+        + key
+        + "` does not exist or you do not have access to it.', 'type': 'invalid_request_error', "
+        "'param': None, 'code': 'model_not_found'}}"
+    )
+    with structlog.testing.capture_logs() as logs:
+        event = await ws.say(ws.message(paste, channel=HELP))
+    replies = ws.replies_to(event)
+    assert len(replies) == 1
+    text = reply_text(replies[0])
+    assert "Groq API key ending in `" + key[-4:] + "`" in text and "Rotate it now" in text
+    assert_never_posted(ws, key)
+    assert ws.openai.count() == 0  # not sent to a provider as a model name
+    assert all(key not in repr(e) for e in logs)
+    client = ws.engine.cache.client
+    assert client is not None
+    for name in await client.keys(ws.engine.cache.prefix + "*"):
+        kind = await client.type(name)
+        value = (
+            await client.hgetall(name)
+            if kind == "hash"
+            else await client.get(name)
+            if kind == "string"
+            else ""
+        )
+        assert key not in f"{name} {value}"
+    health = await ws.engine.health()
+    assert all(key not in failure for h in health for failure in h.recent_failures)
