@@ -11,6 +11,7 @@ wherever their exact text appears (`remember`), whatever their shape.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 import string
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from bot.secret_formats import (
     PLACEHOLDER,
@@ -35,27 +36,33 @@ __all__ = ["ROTATION_PAGES", "FoundSecret", "find", "fingerprint", "mask", "mask
 
 MIN_ENTROPY = 3.5  # bits per character for a keyword-anchored value (hex: 3.0)
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_DIGIT = re.compile(r"[0-9]")
+_LETTER = re.compile(r"[A-Za-z]")
 _CONFIGURED = Rule.of("configured", "configured key", r"(?!)", ())
 _POSSIBLE = Rule.of("azure", POSSIBLE_KIND, r"(?!)", (), strength="possible")
 _WORD = frozenset(string.ascii_letters + string.digits + "_")
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
-def _automaton(nocase: bool) -> ahocorasick.Automaton:
-    """Every needle of the rules that match with (or without) case, mapped to their rule numbers."""
-    needles: dict[str, list[int]] = {}
-    for order, rule in enumerate(RULES):
-        if rule.nocase == nocase:
-            for needle in rule.needles:
-                needles.setdefault(needle.lower() if nocase else needle, []).append(order)
-    automaton = ahocorasick.Automaton()
-    for needle, orders in needles.items():
-        automaton.add_word(needle, (len(needle), tuple(orders)))
-    automaton.make_automaton()
-    return automaton
+@dataclass(frozen=True)
+class _Needles:
+    """Every needle of the rules that match with (or without) case, and their rule numbers."""
+
+    automaton: ahocorasick_rs.AhoCorasick
+    orders: list[tuple[int, ...]]
+
+    @classmethod
+    def of(cls, nocase: bool) -> _Needles:
+        needles: dict[str, list[int]] = {}
+        for order, rule in enumerate(RULES):
+            if rule.nocase == nocase:
+                for needle in rule.needles:
+                    needles.setdefault(needle.lower() if nocase else needle, []).append(order)
+        keys = list(needles)
+        return cls(ahocorasick_rs.AhoCorasick(keys), [tuple(needles[k]) for k in keys])
 
 
-_EXACT, _NOCASE = _automaton(nocase=False), _automaton(nocase=True)
+_EXACT, _NOCASE = _Needles.of(nocase=False), _Needles.of(nocase=True)
 
 
 @dataclass(frozen=True)
@@ -109,16 +116,14 @@ def remember(*secrets: str) -> None:
 
 
 def _entropy(value: str) -> float:
-    counts = Counter(value)
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+@functools.lru_cache(maxsize=4096)
 def _plausible(value: str) -> bool:
     """A keyword-anchored value that looks random enough to be a credential, not a word or id."""
-    if PLACEHOLDER.search(value):
-        return False
-    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+    if not (_DIGIT.search(value) and _LETTER.search(value)) or PLACEHOLDER.search(value):
         return False
     floor = 3.0 if _HEX.match(value) else MIN_ENTROPY
     return _entropy(value) >= floor
@@ -126,10 +131,12 @@ def _plausible(value: str) -> bool:
 
 def _candidates(text: str) -> Iterator[tuple[int, int]]:
     """(rule number, start) wherever a rule's needle occurs: one pass per automaton."""
-    for automaton, haystack in ((_EXACT, text), (_NOCASE, text.translate(_ASCII_LOWER))):
-        for end, (length, orders) in automaton.iter(haystack):
-            for order in orders:
-                yield order, end - length + 1 - RULES[order].back
+    for needles, haystack in ((_EXACT, text), (_NOCASE, text.translate(_ASCII_LOWER))):
+        for index, start, _ in needles.automaton.find_matches_as_indexes(
+            haystack, overlapping=True
+        ):
+            for order in needles.orders[index]:
+                yield order, start - RULES[order].back
 
 
 def _hits(text: str) -> Iterator[_Hit]:

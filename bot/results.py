@@ -173,3 +173,29 @@ class LiveCheck(_Value):
     model: str
     report: CheckReport | None = None
     note: str | None = None
+
+
+class Reference(_Value):
+    """`scan`: one place in a tree that names a model with a shutdown date."""
+
+    file: str  # relative to the scanned path, with forward slashes
+    line: int  # 1-based
+    column: int  # 1-based, in characters
+    text: str  # the id as written
+    model: str  # the catalog id it resolves to
+    provider: str
+    status: str  # on the scan's day: deprecated or retired
+    shutdown: date | None
+    days_left: int | None
+    replacement: str | None
+    kind: str  # code | config | docs
+    # Additions:
+    gateway: str | None = None  # the provider prefix it was written with (openai/, azure/)
+
+
+class ScanReport(_Value):
+    """`scan`: every reference found, soonest shutdown first, and what was read."""
+
+    references: list[Reference]
+    files: int
+    today: date

@@ -17,7 +17,7 @@ from bot import log as logsetup
 from bot.config import load_env
 from bot.errors import ModelAccessError
 from bot.knowledge.catalog import ENDPOINTS
-from cli import textview
+from cli import scan, textview
 
 MANIFEST = "deploy/slack-app-manifest.yaml"
 
@@ -130,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--port", type=int, help="HTTP port (default $PORT or 3000)")
 
+    scan.add_parser(sub)
+
     sub.add_parser(
         "worker",
         help="run the scheduled broadcasts (arq worker)",
@@ -160,6 +162,8 @@ async def _run(args: argparse.Namespace) -> int:
         d = Classifier(catalog, taxonomy, today=today_of(utc_now)).explain(_read_text(args.text))
         _emit(d.to_json()) if args.json else print(textview.diagnosis(d))
         return 0
+    if args.command == "scan":  # offline too: the catalog and the files, nothing else
+        return _scan(args)
     from bot.engine import Engine, model_id
 
     if args.command == "check":
@@ -195,6 +199,19 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         await engine.close()
     raise AssertionError(args.command)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from bot.clock import utc_now
+    from bot.config import load_app_config
+    from bot.knowledge.catalog import Catalog
+    from bot.scan import Scanner
+
+    paths = scan.check_paths(args.paths)
+    config_file = args.config or load_env().MODEL_ACCESS_CONFIG
+    catalog = Catalog.load(load_app_config(config_file).catalog_file)  # CatalogError: one line
+    report = Scanner(catalog, args.now or utc_now().date()).scan(paths)
+    return scan.run(args, report)
 
 
 def _serve(args: argparse.Namespace) -> int:

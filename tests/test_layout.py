@@ -21,6 +21,7 @@ FLOORS: dict[str, int] = {
     "bot": 0,  # the base: results, errors, config, keys, redaction, logging, cache, clock, ...
     "bot.knowledge": 1,
     "bot.diagnosis": 2,
+    "bot.scan": 2,
     "bot.probing": 3,
     "bot.broadcasts": 3,
     "bot.engine": 4,
