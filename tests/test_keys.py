@@ -41,7 +41,7 @@ keys:
     deployments: [gpt-4o-prod]
 """,
     )
-    keys = load_keys_file(path, {"PROD_KEY": FAKE_OPENAI, "AZ_KEY": "0123456789abcdef" * 2})
+    keys = load_keys_file(path, {"PROD_KEY": FAKE_OPENAI, "AZ_KEY": "fedcba98" * 4})
     assert [k.alias for k in keys] == ["prod", "claude", "az"]
     prod, claude, az = keys
     assert prod.organization == "org-abc" and prod.project == "proj_123"
@@ -118,7 +118,7 @@ def test_sdk_environment_variables_become_keys() -> None:
         "OPENAI_ORG_ID": "org-x",
         "OPENAI_PROJECT_ID": "proj_y",
         "ANTHROPIC_API_KEY": FAKE_ANTHROPIC,
-        "AZURE_OPENAI_API_KEY": "0123456789abcdef" * 2,
+        "AZURE_OPENAI_API_KEY": "fedcba98" * 4,
         "AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
         "OPENAI_API_VERSION": "2025-01-01",
     }
@@ -135,7 +135,7 @@ def test_sdk_environment_variables_become_keys() -> None:
 def test_azure_key_without_endpoint_is_refused() -> None:
     """An Azure key with no endpoint cannot be probed; the error says which variable is missing."""
     with pytest.raises(ConfigError, match="AZURE_OPENAI_ENDPOINT"):
-        keys_from_env({"AZURE_OPENAI_API_KEY": "0123456789abcdef" * 2})
+        keys_from_env({"AZURE_OPENAI_API_KEY": "fedcba98" * 4})
 
 
 def test_select_by_alias_and_unknown_alias() -> None:
