@@ -50,9 +50,11 @@ cache_ttl_s: {positive: 60, negative: 10, models_list: 30}
         ("notice_days: soon\n", "notice_days:"),
         (
             "notice_days: [30, -1]\n",
-            "notice_days: Value error, every notice day must be a positive",
+            "notice_days: every notice day must be a positive",
         ),
-        ("cache_ttl_s: {positive: ten}\n", "cache_ttl_s.positive:"),
+        ("cache_ttl_s: {positive: ten}\n", "cache_ttl_s.positive: must be a whole number"),
+        ("probe_timeout_s: 500\n", "probe_timeout_s: must be at most 120"),
+        ("deep_probe: maybe\n", "deep_probe: must be true or false"),
         ("cache_ttl_s: {positive: 1, stale: 2}\n", "cache_ttl_s.stale: unknown field"),
         ("- just\n- a list\n", "top level must be a mapping"),
         ("admins: [U1\n", "ma.yaml:"),
