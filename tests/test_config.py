@@ -77,9 +77,9 @@ def test_the_shipped_example_files_are_valid() -> None:
     config = load_app_config(root / "config.yaml")
     assert config.notice_days == (90, 30, 7, 1) and config.broadcast_channel is None
     env = {
-        "OPENAI_PROD_KEY": "x" * 40,
-        "ANTHROPIC_PROD_KEY": "y" * 40,
-        "AZURE_EASTUS_KEY": "z" * 32,
+        "OPENAI_API_KEY": "x" * 40,
+        "ANTHROPIC_API_KEY": "y" * 40,
+        "AZURE_OPENAI_API_KEY": "z" * 32,
     }
     keys = load_keys(root / "keys.yaml", env)
     assert [(k.alias, k.provider) for k in keys] == [
@@ -87,3 +87,10 @@ def test_the_shipped_example_files_are_valid() -> None:
         ("claude", "anthropic"),
         ("eastus", "azure"),
     ]
+
+
+def test_the_shipped_keys_file_serves_an_openai_only_team() -> None:
+    """With only OPENAI_API_KEY set, the example keys file gives the one OpenAI key, no error."""
+    root = Path(__file__).resolve().parent.parent / "deploy" / "config"
+    keys = load_keys(root / "keys.yaml", {"OPENAI_API_KEY": "x" * 40})
+    assert [(k.alias, k.provider) for k in keys] == [("prod", "openai")]
