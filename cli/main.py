@@ -192,12 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "worker",
         help="run the scheduled broadcasts (arq worker)",
-        description="Run the arq worker: the deprecation pass and the inventory pass. With a port (--port or $PORT) it answers GET /healthz and /metrics there.",
+        description="Run the arq worker: the deprecation pass and the inventory pass. With a port (--port or $PORT) it answers GET /healthz there.",
     )
     s.add_argument(
         "--port",
         type=_whole("a port number (1-65535)", 1, 65535),
-        help="serve /healthz and /metrics on this port (default $PORT, else none)",
+        help="answer GET /healthz on this port (default $PORT, else none)",
     )
 
     s = sub.add_parser(

@@ -185,6 +185,8 @@ async def _worker(keys_file: Path | None, config_file: Path | None, port: int | 
     runner = None
     try:
         scheduler = Scheduler(engine, slack_client(engine.env))
+        if stop.is_set():  # told to stop while starting
+            return 0
         health = Health("worker", engine.cache, len(engine.keys), {"scheduler": scheduler.phase})
         if port is not None:
             runner = await start_http(health_app(health), port)

@@ -151,8 +151,13 @@ async def _serve(
     if problem is not None:
         print(f"model-access serve: {problem}", file=sys.stderr)
         return 2
+    if stop.is_set():  # told to stop while starting: do not start the rest
+        return 0
     engine = await Engine.build(keys_file=keys_file, config_file=config_file)
     try:
+        warm_up(engine)
+        if stop.is_set():
+            return 0
         return await _run(env, engine, client, mode, port, url, stop)
     finally:
         await engine.close()
@@ -167,7 +172,6 @@ async def _run(
     url: str | None,
     stop: asyncio.Event,
 ) -> int:
-    warm_up(engine)
     metrics = Metrics()
     inflight = InFlight()
     inflight.install(asyncio.get_running_loop())

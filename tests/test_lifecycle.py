@@ -333,3 +333,16 @@ def test_a_socket_that_keeps_failing_backs_off_logs_each_step_and_recovers(
     assert sum(e["event"] == "socket_reconnected" for e in log) == 1
     assert sum(e["event"] == "socket_disconnected" for e in log) == 1
     assert "Traceback" not in stderr(tmp_path)
+
+
+def test_sigterm_during_start_up_stops_without_serving(
+    tmp_path: Path, base: dict[str, str], fake_slack: FakeSlack
+) -> None:
+    """SIGTERM while serve waits for Slack's auth.test: it finishes that call, serves nothing, exits 0."""
+    fake_slack.delays["auth.test"] = 3.0
+    env = {**base, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PORT": str(free_port())}
+    with running(["serve", "--http"], env, tmp_path) as proc:
+        wait_until("auth.test", lambda: fake_slack.of("auth.test"))
+        took = sigterm(proc)
+    assert proc.returncode == 0 and took < STOP_WITHIN_S
+    assert "serving" not in stderr(tmp_path) and "Traceback" not in stderr(tmp_path)

@@ -66,6 +66,7 @@ class FakeSlack:
             set()
         )  # channels where chat.postMessage fails not_in_channel
         self.revoked: set[str] = set()  # tokens (bot or app-level) answered with invalid_auth
+        self.delays: dict[str, float] = {}  # method -> seconds before it answers (a slow Slack)
         # (channel, thread ts) -> messages that conversations.replies returns, parent first
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._ts = itertools.count(1)
@@ -239,6 +240,8 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") or body.get("token")
         call = Call(method, body, token)
         self.calls.append(call)
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         pending = self.failures.get(method)
         if pending:
             status = pending.pop(0)
