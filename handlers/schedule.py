@@ -82,7 +82,11 @@ class Scheduler:
         while not stop.is_set():
             if not await self._wait_for_redis(stop):
                 break
-            pool = await create_pool(await redis_settings(self.engine))
+            try:
+                pool = await create_pool(await redis_settings(self.engine))
+            except (RedisError, OSError) as exc:  # gone again between the PING and now
+                self._outage(exc)
+                continue
             try:
                 ended = await self._run_worker(publisher, pool, stop)
             finally:
