@@ -11,7 +11,14 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ("classify_bench", "prefilter_bench", "probe_bench", "ack_bench", "scan_bench")
+SUITES = (
+    "classify_bench",
+    "prefilter_bench",
+    "probe_bench",
+    "ack_bench",
+    "serve_bench",
+    "scan_bench",
+)
 OUT = Path(__file__).with_name("results.json")
 
 

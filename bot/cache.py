@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as redis
 import structlog
@@ -50,10 +51,12 @@ class Cache:
         *,
         reason: str = "",
         url: str | None = None,
+        embedded: bool = False,
     ) -> None:
         self._client = client
         self.prefix = prefix
         self.url = url  # where the client points (the embedded Valkey's too), for arq
+        self.embedded = embedded  # the Valkey this package starts, not the operator's Redis
         self._down_until = 0.0 if client is not None else float("inf")
         self._down_reason = reason
         self._warned = False
@@ -64,19 +67,28 @@ class Cache:
 
     @classmethod
     async def connect(cls, url: str | None, *, prefix: str = "ma:") -> Cache:
-        """Connect to REDIS_URL, or to the embedded Valkey when url is None; never raises."""
+        """Connect to REDIS_URL, or to the embedded Valkey when url is None; never raises.
+
+        A Redis that does not answer yet is tried again later (see `ping`), so a bot started
+        during a Redis outage gets its cache back when Redis returns.
+        """
+        is_embedded = url is None
         try:
             if url is None:
                 url = await asyncio.to_thread(embedded.ensure_running)
             client = redis.Redis.from_url(
                 url, socket_connect_timeout=1.0, socket_timeout=2.0, decode_responses=True
             )
-            await client.ping()
-        except (RedisError, OSError, CacheUnavailable, ValueError) as exc:
-            cache = cls(None, prefix, reason=_describe(exc))
+        except (CacheUnavailable, ValueError) as exc:
+            cache = cls(None, prefix, reason=_describe(exc), embedded=is_embedded)
             cache._warn_once()
             return cache
-        return cls(client, prefix, url=url)
+        cache = cls(client, prefix, url=url, embedded=is_embedded)
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            cache._mark_down(exc)
+        return cache
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -96,6 +108,37 @@ class Cache:
         return (
             "redis" if self.available else f"uncached ({self._down_reason or 'Redis unreachable'})"
         )
+
+    @property
+    def configured(self) -> bool:
+        """Whether there is a Redis to talk to at all (it may be down right now)."""
+        return self._client is not None
+
+    @property
+    def kind(self) -> str:
+        """'embedded' (the Valkey this package starts) or 'external' (REDIS_URL)."""
+        return "embedded" if self.embedded else "external"
+
+    @property
+    def label(self) -> str:
+        """Where the cache lives, for people: the embedded Valkey's socket or REDIS_URL's host."""
+        if not self.available:
+            return self.status
+        if self.embedded:
+            return f"embedded Valkey at {embedded.shown(self.url or '')}"
+        return f"Redis at {_without_password(self.url or '')}"
+
+    async def ping(self) -> bool:
+        """Ask Redis whether it is back, even while it is marked down; True when it answers."""
+        if self._client is None:
+            return False
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as exc:
+            self._down_reason = _describe(exc)
+            return False
+        self._down_until = 0.0
+        return True
 
     @property
     def client(self) -> redis.Redis | None:
@@ -291,6 +334,14 @@ class Cache:
         finally:
             if got:
                 await self._release(lock)
+
+
+def _without_password(url: str) -> str:
+    """The URL with any user and password left out: redis://host:6379/0."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,12 +14,17 @@ from bot.redact import remember
 from bot.yamlfile import describe_validation_error
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Env(BaseSettings):
     """The environment variables of the contract (provider variables live in bot.keys)."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+    # A variable set to "" counts as unset: compose's env_file and Kubernetes write empty
+    # values for the lines an operator left blank (SLACK_APP_TOKEN= must not mean Socket Mode).
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=True, extra="ignore", env_ignore_empty=True
+    )
 
     REDIS_URL: str | None = None
     SLACK_BOT_TOKEN: SecretStr | None = None
@@ -29,7 +34,17 @@ class Env(BaseSettings):
     PORT: int = 3000
     MODEL_ACCESS_CONFIG: Path | None = None
     MODEL_ACCESS_KEYS_FILE: Path | None = None
-    MODEL_ACCESS_LOG_LEVEL: str = "WARNING"
+    # Unset: the CLI logs errors only (its answer is the output), serve and worker log INFO.
+    MODEL_ACCESS_LOG_LEVEL: str | None = None
+
+    @field_validator("MODEL_ACCESS_LOG_LEVEL")
+    @classmethod
+    def _known_level(cls, level: str | None) -> str | None:
+        if level is None:
+            return None
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"{level} is not a log level (one of {', '.join(LOG_LEVELS)})")
+        return level.upper()
 
     def model_post_init(self, context: Any, /) -> None:
         """Slack's tokens are masked in every output from now on, whatever their format."""

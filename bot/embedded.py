@@ -18,11 +18,29 @@ import platformdirs
 from bot.errors import CacheUnavailable
 
 
-def cache_dir() -> Path:
+def cache_dir(*, create: bool = True) -> Path:
     """Where the embedded Valkey keeps its socket, log and data."""
     path = Path(platformdirs.user_cache_dir("model-access"))
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def socket_path(directory: Path | None = None) -> Path:
+    """The Unix socket the embedded Valkey listens on."""
+    return (directory or cache_dir(create=False)) / "valkey.sock"
+
+
+def is_running(directory: Path | None = None) -> bool:
+    """Whether an embedded Valkey answers on its socket."""
+    return _answers(socket_path(directory))
+
+
+def shown(path: str | Path) -> str:
+    """A path as people read it: under the home directory as ~/..., and no user name in logs."""
+    text = str(path).removeprefix("unix://")
+    home = str(Path.home())
+    return "~" + text[len(home) :] if home != "/" and text.startswith(home + "/") else text
 
 
 def _answers(sock_path: Path) -> bool:
@@ -88,7 +106,7 @@ def _start(directory: Path, sock: Path, timeout_s: float) -> None:
 
 def stop(directory: Path | None = None) -> bool:
     """Shut the embedded Valkey down; True when one was running."""
-    sock = (directory or cache_dir()) / "valkey.sock"
+    sock = socket_path(directory)
     if not _answers(sock):
         return False
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import structlog
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +30,8 @@ from bot.providers import Provider
 from bot.redact import fingerprint as _fingerprint
 from bot.redact import remember
 from bot.yamlfile import describe_validation_error
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
@@ -81,6 +84,9 @@ class KeySpec(BaseModel):
     project: str | None = None
     api_version: str | None = None
     deployments: tuple[str, ...] = ()
+    # An optional key whose variable is unset (or whose file is missing) is skipped with a
+    # warning, so one keys file serves a team that holds only some of the providers' keys.
+    optional: bool = False
 
     @field_validator("api_version", mode="before")
     @classmethod
@@ -104,25 +110,29 @@ class KeysFile(BaseModel):
     keys: list[dict[str, object]]
 
 
-def _read_secret(spec: KeySpec, source: str, env: Mapping[str, str], base: Path) -> SecretStr:
-    where = f"{source}: key '{spec.alias}'"
+class _NoSecret(Exception):
+    """The key's variable is unset or its file unreadable; `field` and `why` say which."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
+        self.why = why
+
+
+def _read_secret(spec: KeySpec, env: Mapping[str, str], base: Path) -> SecretStr:
     if spec.api_key_env is not None:
         value = env.get(spec.api_key_env, "").strip()
         if not value:
-            raise ConfigError(
-                f"{where}: api_key_env: environment variable {spec.api_key_env} is not set"
-            )
+            raise _NoSecret("api_key_env", f"environment variable {spec.api_key_env} is not set")
         return SecretStr(value)
     assert spec.api_key_file is not None
     path = spec.api_key_file if spec.api_key_file.is_absolute() else base / spec.api_key_file
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(
-            f"{where}: api_key_file: cannot read {path} ({exc.strerror or exc})"
-        ) from None
+        raise _NoSecret("api_key_file", f"cannot read {path} ({exc.strerror or exc})") from None
     if not value:
-        raise ConfigError(f"{where}: api_key_file: {path} is empty")
+        raise _NoSecret("api_key_file", f"{path} is empty")
     return SecretStr(value)
 
 
@@ -130,6 +140,8 @@ def load_keys_file(path: Path, env: Mapping[str, str] | None = None) -> list[Key
     """Load the YAML keys file; every problem is one ConfigError naming file, alias and field."""
     env = os.environ if env is None else env
     data = read_yaml(path, "keys file")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the file must be a mapping with a list under `keys:`")
     try:
         entries = KeysFile.model_validate(data).keys
     except ValidationError as exc:
@@ -146,7 +158,13 @@ def load_keys_file(path: Path, env: Mapping[str, str] | None = None) -> list[Key
         if spec.alias in seen:
             raise ConfigError(f"{path}: key '{spec.alias}': alias: duplicate alias")
         seen.add(spec.alias)
-        secret = _read_secret(spec, str(path), env, path.parent)
+        try:
+            secret = _read_secret(spec, env, path.parent)
+        except _NoSecret as missing:
+            if not spec.optional:
+                raise ConfigError(f"{path}: key '{spec.alias}': {missing}") from None
+            log.warning("key_skipped", alias=spec.alias, reason=missing.why, optional=True)
+            continue
         api_version = spec.api_version
         if spec.provider == "azure" and api_version is None:
             api_version = env.get("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION

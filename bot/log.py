@@ -74,6 +74,7 @@ def configure(
         "openai",
         "anthropic",
         "asyncio",
+        "arq",  # narrates every job at INFO; our passes log what they did
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 

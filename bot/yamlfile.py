@@ -149,6 +149,57 @@ def describe_validation_error(
     loc: Loc = (*within, *first["loc"])
     line = document.line_of(loc) if document is not None else None
     where = f" line {line}" if line is not None else ""
-    field = ".".join(str(p) for p in loc) or "(top level)"
-    msg = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-    return f"{source}{where}: {field}: {msg}"
+    field = ".".join(str(p) for p in loc)
+    msg = in_our_words(first["type"], first["msg"], first.get("ctx") or {})
+    return f"{source}{where}: {field}: {msg}" if field else f"{source}{where}: {msg}"
+
+
+# pydantic's wording for the mistakes operators make, said the way the rest of our errors are.
+_WORDS: dict[str, str] = {
+    "extra_forbidden": "unknown field",
+    "missing": "required, but missing",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "set_type": "must be a list",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "date_type": "must be a date (YYYY-MM-DD)",
+    "date_parsing": "must be a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)",
+    "literal_error": "must be one of {expected}",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "string_too_short": "must have at least {min_length} character(s)",
+    "string_too_long": "must have at most {max_length} characters",
+    "string_pattern_mismatch": "has characters that are not allowed here (pattern {pattern})",
+}
+
+
+def in_our_words(kind: str, msg: str, ctx: dict[str, Any]) -> str:
+    """One validation failure in plain words: our own validators' text, or a phrase per kind."""
+    if kind in ("value_error", "assertion_error"):
+        # Our validators' messages, behind pydantic's "Value error, " label.
+        return msg.split(", ", 1)[1] if ", " in msg else msg
+    phrase = _WORDS.get(kind)
+    if phrase is None:
+        return msg
+    try:
+        return phrase.format(**{k: _plain_number(v) for k, v in ctx.items()})
+    except (KeyError, IndexError):
+        return msg
+
+
+def _plain_number(value: object) -> object:
+    """120.0 -> 120, so limits read as the operator wrote them."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -12,21 +12,81 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import __version__
+from bot import __version__, embedded
 from bot import log as logsetup
-from bot.config import load_env
+from bot.config import Env, load_env
 from bot.errors import ModelAccessError
 from bot.knowledge.catalog import ENDPOINTS
 from cli import scan, textview
 
 MANIFEST = "deploy/slack-app-manifest.yaml"
+LONG_RUNNING = ("serve", "worker")
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"model-access: error: {message} (see --help)\n")
+        # "argument --now: ..." reads better as "--now: ..."
+        self.exit(2, f"model-access: error: {message.removeprefix('argument ')} (see --help)\n")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a date (YYYY-MM-DD)") from None
+
+
+def _whole(what: str, low: int, high: int | None = None) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+        return value
+
+    return parse
+
+
+def _common(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """--keys, --config and -v, accepted before the command and after it.
+
+    After the command they default to SUPPRESS, so a value given before it is not reset.
+    """
+    default: Any = None if top else argparse.SUPPRESS
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="FILE",
+        default=default,
+        help="keys file (default: $MODEL_ACCESS_KEYS_FILE, else the SDK env vars)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        default=default,
+        help="config file (default: $MODEL_ACCESS_CONFIG)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help="log more on stderr: -v info, -vv debug (default: errors only; serve/worker: info)",
+    )
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The sub-command table: every command also takes the common options after its name."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        _common(parser, top=False)
+        return parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,16 +95,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Find out whether your API keys can use a model, and if not, why and what to do.",
     )
     p.add_argument("--version", action="version", version=f"model-access {__version__}")
-    p.add_argument(
-        "--keys",
-        type=Path,
-        metavar="FILE",
-        help="keys file (default: $MODEL_ACCESS_KEYS_FILE, else the SDK env vars)",
+    _common(p, top=True)
+    sub = p.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser, action=_Commands
     )
-    p.add_argument(
-        "--config", type=Path, metavar="FILE", help="config file (default: $MODEL_ACCESS_CONFIG)"
-    )
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser(
         "explain",
@@ -102,7 +156,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Models with a shutdown date, soonest first.",
     )
     s.add_argument(
-        "--within", type=int, metavar="DAYS", help="only shutdowns within DAYS from today"
+        "--within",
+        type=_whole("a number of days (0 or more)", 0),
+        metavar="DAYS",
+        help="only shutdowns within DAYS from today",
     )
     s.add_argument("--json", action="store_true", help="print a JSON list")
 
@@ -111,9 +168,7 @@ def _parser() -> argparse.ArgumentParser:
         help="deprecation notices due on a day",
         description="The notices the bot would post on a day, at the configured thresholds (default 90, 30, 7, 1 days).",
     )
-    s.add_argument(
-        "--now", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day (default today)"
-    )
+    s.add_argument("--now", type=_date, metavar="YYYY-MM-DD", help="the day (default today)")
     s.add_argument("--json", action="store_true", help="print a JSON list")
 
     s = sub.add_parser(
@@ -128,15 +183,31 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="HTTP mode: POST /slack/events, GET /healthz, GET /metrics",
     )
-    s.add_argument("--port", type=int, help="HTTP port (default $PORT or 3000)")
+    s.add_argument(
+        "--port",
+        type=_whole("a port number (1-65535)", 1, 65535),
+        help="HTTP port (default $PORT or 3000); in Socket Mode, serve /healthz there",
+    )
 
-    scan.add_parser(sub)
+    scan.add_parser(sub, _date)
 
-    sub.add_parser(
+    s = sub.add_parser(
         "worker",
         help="run the scheduled broadcasts (arq worker)",
-        description="Run the arq worker: the daily deprecation pass and the hourly inventory pass.",
+        description="Run the arq worker: the deprecation pass and the inventory pass. With a port (--port or $PORT) it answers GET /healthz there.",
     )
+    s.add_argument(
+        "--port",
+        type=_whole("a port number (1-65535)", 1, 65535),
+        help="answer GET /healthz on this port (default $PORT, else none)",
+    )
+
+    s = sub.add_parser(
+        "cache",
+        help="the embedded Valkey cache: status, stop",
+        description="With REDIS_URL unset, model-access starts an embedded Valkey in your user cache dir and leaves it running so that later runs share its cache. `cache status` says where it is; `cache stop` shuts it down (the next command starts it again).",
+    )
+    s.add_argument("action", choices=("status", "stop"), help="status or stop")
     return p
 
 
@@ -182,7 +253,8 @@ async def _run(args: argparse.Namespace) -> int:
                 deep=args.deep or None,
                 refresh=args.refresh,
             )
-            _emit(report.to_json()) if args.json else print(textview.check(report))
+            shown = report.model_copy(update={"cache": engine.cache.label})  # where, for people
+            _emit(report.to_json()) if args.json else print(textview.check(shown))
             return 0 if any(r.accessible for r in report.results) else 1
         if args.command == "models":
             listed = await engine.models(aliases=args.aliases, refresh=args.refresh)
@@ -227,9 +299,45 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from handlers.worker import run_worker
+    from handlers.schedule import run_worker
 
-    return run_worker(keys_file=args.keys, config_file=args.config)
+    port = args.port
+    if port is None and os.environ.get("PORT"):
+        port = load_env().PORT
+    return run_worker(keys_file=args.keys, config_file=args.config, port=port)
+
+
+def _cache(args: argparse.Namespace, env: Env) -> int:
+    """`cache status` / `cache stop`: the embedded Valkey that outlives each command."""
+    where = embedded.shown(embedded.socket_path())
+    if env.REDIS_URL is not None:
+        print("REDIS_URL is set: commands use that Redis, not the embedded Valkey.")
+    if args.action == "stop":
+        stopped = embedded.stop(embedded.cache_dir(create=False))
+        print(
+            f"stopped the embedded Valkey at {where}"
+            if stopped
+            else f"no embedded Valkey is running at {where}"
+        )
+        return 0
+    if embedded.is_running():
+        print(f"embedded Valkey: running at {where}; stop it with `model-access cache stop`")
+    else:
+        print(f"embedded Valkey: not running (it starts on demand at {where})")
+    return 0
+
+
+def log_level(args: argparse.Namespace, env: Env) -> str:
+    """-v/-vv, else MODEL_ACCESS_LOG_LEVEL, else INFO for the long-running modes, ERROR otherwise.
+
+    A command's answer is its output: at the default level a failure is the one line
+    on stderr, with no log lines around it.
+    """
+    if args.verbose:
+        return "DEBUG" if args.verbose > 1 else "INFO"
+    if env.MODEL_ACCESS_LOG_LEVEL is not None:
+        return env.MODEL_ACCESS_LOG_LEVEL
+    return "INFO" if args.command in LONG_RUNNING else "ERROR"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,13 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         env = load_env()
-        logsetup.configure(
-            env.MODEL_ACCESS_LOG_LEVEL if args.command not in ("serve", "worker") else "INFO"
-        )
+        logsetup.configure(log_level(args, env))
         if args.command == "serve":
             return _serve(args)
         if args.command == "worker":
             return _worker(args)
+        if args.command == "cache":
+            return _cache(args, env)
         return asyncio.run(_run(args))
     except ModelAccessError as exc:
         print(f"model-access: error: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from itertools import groupby
 from pathlib import Path
@@ -39,8 +39,8 @@ RULES: dict[str, dict[str, str]] = {
 }
 
 
-def add_parser(sub: Any) -> None:
-    """The `scan` sub-command's arguments."""
+def add_parser(sub: Any, day: Callable[[str], date]) -> None:
+    """The `scan` sub-command's arguments (`day` parses --now with a one-line error)."""
     s = sub.add_parser(
         "scan",
         help="find code that names a retiring model",
@@ -60,7 +60,7 @@ def add_parser(sub: Any) -> None:
     )
     s.add_argument(
         "--now",
-        type=date.fromisoformat,
+        type=day,
         metavar="YYYY-MM-DD",
         help="judge shutdown dates as of this day (default today)",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -82,6 +84,24 @@ def _middleware(answers: Answers) -> Callable[..., Awaitable[BoltResponse]]:
     return log_context
 
 
+class _TokenFromClient(logging.Filter):
+    """Drop Bolt's "token will be unused" warning: our client already carries that token.
+
+    Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a client, and
+    warns at every start that it ignores it; the client is built from the same variable.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _TokenFromClient) for f in logger.filters):
+        logger.addFilter(_TokenFromClient())
+    return logger
+
+
 def build_app(
     engine: Engine,
     *,
@@ -96,6 +116,7 @@ def build_app(
         name="model-access",
         client=client or build_client(engine.env),
         signing_secret=signing_secret or "",
+        logger=_bolt_logger(),
     )
     answers = Answers(engine, metrics or Metrics())
     app.use(_middleware(answers))

@@ -1,7 +1,8 @@
 """Scheduled broadcasts on arq: the deprecation pass and the inventory pass, across replicas.
 
-`model-access worker` runs them as a process of their own (`run_worker`); `serve` can run
-them inside the bot instead (`start_in_process`) for a single-process install. Any number
+`model-access worker` runs them as a process of their own; `serve` runs them inside the
+bot too, for a single-process install (both through handlers/schedule.py, which keeps the
+worker running across Redis outages). Any number
 of workers may run: arq's unique cron job ids, a leader lock per pass and the outbox
 records (bot/broadcasts/deprecations.py) keep every message to one post.
 
@@ -15,14 +16,13 @@ but runs only when the `inventory_interval_min` gate (a Redis claim) has expired
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 from datetime import UTC
-from pathlib import Path
 from typing import Any, ClassVar
 
 import structlog
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker, create_worker
 from slack_sdk.web.async_client import AsyncWebClient
@@ -121,6 +121,15 @@ def slack_client(env: Env) -> AsyncWebClient:
     return build_client(env)  # the app's client: same URL, token and 429 handling
 
 
+def broadcasts_off(engine: Engine) -> str | None:
+    """Why this install posts no broadcasts (no channel, no Redis at all), or None."""
+    if engine.config.broadcast_channel is None:
+        return "no broadcast_channel in MODEL_ACCESS_CONFIG: shutdown notices and key changes are not posted"
+    if not engine.cache.configured:
+        return f"broadcasts need Redis ({engine.cache.status})"
+    return None
+
+
 def publisher_for(engine: Engine, client: AsyncWebClient) -> SlackPublisher:
     """The broadcast channel's publisher; ConfigError when no channel is configured."""
     channel = engine.config.broadcast_channel
@@ -130,24 +139,34 @@ def publisher_for(engine: Engine, client: AsyncWebClient) -> SlackPublisher:
 
 
 async def redis_settings(engine: Engine) -> RedisSettings:
-    """arq's connection: the Redis the cache uses (REDIS_URL, or the embedded Valkey)."""
+    """arq's connection: the Redis the cache uses (REDIS_URL, or the embedded Valkey).
+
+    No connection retries of arq's own: the scheduler waits for Redis itself, with backoff.
+    """
     url = engine.cache.url or engine.env.REDIS_URL
     if url is None:
         url = await asyncio.to_thread(embedded.ensure_running)
-    return RedisSettings.from_dsn(url)
+    return dataclasses.replace(RedisSettings.from_dsn(url), conn_retries=0)
 
 
 def worker_kwargs(
-    engine: Engine, publisher: Any, settings: RedisSettings, **overrides: Any
+    engine: Engine,
+    publisher: Any,
+    settings: RedisSettings | None = None,
+    *,
+    pool: ArqRedis | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """WorkerSettings plus what depends on this engine, for `arq.worker.create_worker`.
 
     The queue is namespaced by the cache prefix, so installs sharing a Redis stay apart.
+    Give the Redis as `settings` (arq connects) or as an open `pool` (the caller closes it).
     """
     static = {k: v for k, v in vars(WorkerSettings).items() if not k.startswith("_")}
     return {
         **static,
         "redis_settings": settings,
+        "redis_pool": pool,
         "queue_name": engine.cache.key("arq", "queue"),
         "cron_jobs": cron_jobs(),
         "ctx": {"engine": engine, "publisher": publisher},
@@ -156,53 +175,12 @@ def worker_kwargs(
 
 
 def build_worker(
-    engine: Engine, publisher: Any, settings: RedisSettings, **overrides: Any
+    engine: Engine,
+    publisher: Any,
+    settings: RedisSettings | None = None,
+    *,
+    pool: ArqRedis | None = None,
+    **overrides: Any,
 ) -> Worker:
     """An arq Worker running the broadcast jobs for this engine (tests pass burst=True)."""
-    return create_worker(worker_kwargs(engine, publisher, settings, **overrides))
-
-
-def start_in_process(engine: Engine, client: AsyncWebClient) -> asyncio.Task[None]:
-    """Run the scheduled broadcasts inside the current process (for `serve`); cancel to stop."""
-    return asyncio.create_task(_in_process(engine, client), name="model-access-broadcasts")
-
-
-async def _in_process(engine: Engine, client: AsyncWebClient) -> None:
-    if engine.config.broadcast_channel is None:
-        log.warning("broadcasts_off", reason="no broadcast_channel configured")
-        return
-    if engine.cache.client is None:
-        log.warning("broadcasts_off", reason=engine.cache.status)
-        return
-    publisher = publisher_for(engine, client)
-    worker = build_worker(engine, publisher, await redis_settings(engine), handle_signals=False)
-    try:
-        await worker.async_run()
-    finally:
-        with contextlib.suppress(Exception):
-            await worker.close()
-
-
-def run_worker(keys_file: Path | None, config_file: Path | None) -> int:
-    """`model-access worker`: run the broadcasts until SIGINT/SIGTERM; exit code."""
-    return asyncio.run(_run(keys_file, config_file))
-
-
-async def _run(keys_file: Path | None, config_file: Path | None) -> int:
-    engine = await Engine.build(keys_file=keys_file, config_file=config_file)
-    try:
-        publisher = publisher_for(engine, slack_client(engine.env))
-        if engine.cache.client is None:
-            raise ConfigError(f"the worker needs Redis ({engine.cache.status})")
-        worker = build_worker(engine, publisher, await redis_settings(engine))
-        try:
-            await worker.async_run()
-        except asyncio.CancelledError:  # SIGINT/SIGTERM: arq cancels its main task
-            log.info("worker_stopped")
-        finally:
-            # Jobs cancelled by the signal re-raise CancelledError when close() gathers them.
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker.close()
-        return 0
-    finally:
-        await engine.close()
+    return create_worker(worker_kwargs(engine, publisher, settings, pool=pool, **overrides))

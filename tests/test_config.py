@@ -50,9 +50,11 @@ cache_ttl_s: {positive: 60, negative: 10, models_list: 30}
         ("notice_days: soon\n", "notice_days:"),
         (
             "notice_days: [30, -1]\n",
-            "notice_days: Value error, every notice day must be a positive",
+            "notice_days: every notice day must be a positive",
         ),
-        ("cache_ttl_s: {positive: ten}\n", "cache_ttl_s.positive:"),
+        ("cache_ttl_s: {positive: ten}\n", "cache_ttl_s.positive: must be a whole number"),
+        ("probe_timeout_s: 500\n", "probe_timeout_s: must be at most 120"),
+        ("deep_probe: maybe\n", "deep_probe: must be true or false"),
         ("cache_ttl_s: {positive: 1, stale: 2}\n", "cache_ttl_s.stale: unknown field"),
         ("- just\n- a list\n", "top level must be a mapping"),
         ("admins: [U1\n", "ma.yaml:"),
@@ -75,9 +77,9 @@ def test_the_shipped_example_files_are_valid() -> None:
     config = load_app_config(root / "config.yaml")
     assert config.notice_days == (90, 30, 7, 1) and config.broadcast_channel is None
     env = {
-        "OPENAI_PROD_KEY": "x" * 40,
-        "ANTHROPIC_PROD_KEY": "y" * 40,
-        "AZURE_EASTUS_KEY": "z" * 32,
+        "OPENAI_API_KEY": "x" * 40,
+        "ANTHROPIC_API_KEY": "y" * 40,
+        "AZURE_OPENAI_API_KEY": "z" * 32,
     }
     keys = load_keys(root / "keys.yaml", env)
     assert [(k.alias, k.provider) for k in keys] == [
@@ -85,3 +87,10 @@ def test_the_shipped_example_files_are_valid() -> None:
         ("claude", "anthropic"),
         ("eastus", "azure"),
     ]
+
+
+def test_the_shipped_keys_file_serves_an_openai_only_team() -> None:
+    """With only OPENAI_API_KEY set, the example keys file gives the one OpenAI key, no error."""
+    root = Path(__file__).resolve().parent.parent / "deploy" / "config"
+    keys = load_keys(root / "keys.yaml", {"OPENAI_API_KEY": "x" * 40})
+    assert [(k.alias, k.provider) for k in keys] == [("prod", "openai")]

@@ -88,7 +88,14 @@ keys:
             {},
             "exactly one of api_key_env or api_key_file",
         ),
-        ("nothing: here\n", {}, "keys.yaml: keys: Field required"),
+        ("nothing: here\n", {}, "keys.yaml: keys: required, but missing"),
+        ("- alias: a\n", {}, "keys.yaml: the file must be a mapping with a list under `keys:`"),
+        ("keys: 5\n", {}, "keys.yaml: keys: must be a list"),
+        (
+            "keys:\n  - {alias: a, provider: openai, api_key_env: X, optional: perhaps}\n",
+            {"X": "v"},
+            "key 'a': optional: must be true or false",
+        ),
     ],
 )
 def test_bad_keys_files_give_one_line_naming_file_alias_field(
@@ -102,6 +109,8 @@ def test_bad_keys_files_give_one_line_naming_file_alias_field(
     assert "\n" not in message
     assert str(path) in message
     assert expected in message
+    for pydantic_words in ("Value error", "(top level)", "Input should", "Field required"):
+        assert pydantic_words not in message
 
 
 def test_missing_keys_file_is_a_config_error(tmp_path: Path) -> None:
@@ -145,3 +154,37 @@ def test_select_by_alias_and_unknown_alias() -> None:
     assert len(select(keys, [])) == 2
     with pytest.raises(UsageError, match="known: anthropic, openai"):
         select(keys, ["staging"])
+
+
+def test_an_optional_key_without_its_variable_is_skipped_with_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a keys file for three providers where two are optional, an OpenAI-only team gets its one key."""
+    from bot import log as logsetup
+
+    logsetup.configure("WARNING", json=True)
+    path = write(
+        tmp_path,
+        """
+keys:
+  - {alias: prod, provider: openai, api_key_env: OPENAI_API_KEY}
+  - {alias: claude, provider: anthropic, api_key_env: ANTHROPIC_API_KEY, optional: true}
+  - {alias: mine, provider: openai, api_key_file: missing.key, optional: true}
+""",
+    )
+    keys = load_keys_file(path, {"OPENAI_API_KEY": FAKE_OPENAI})
+    assert [k.alias for k in keys] == ["prod"]
+    skipped = [line for line in capsys.readouterr().err.splitlines() if "key_skipped" in line]
+    assert len(skipped) == 2
+    assert "ANTHROPIC_API_KEY is not set" in skipped[0] and "missing.key" in skipped[1]
+
+
+def test_a_required_key_without_its_variable_still_stops_everything(tmp_path: Path) -> None:
+    """Only keys marked optional are skipped: a missing required key is one line naming it."""
+    path = write(
+        tmp_path,
+        "keys:\n  - {alias: prod, provider: openai, api_key_env: OPENAI_API_KEY}\n"
+        "  - {alias: claude, provider: anthropic, api_key_env: ANTHROPIC_API_KEY, optional: true}\n",
+    )
+    with pytest.raises(ConfigError, match="key 'prod': api_key_env: environment variable"):
+        load_keys_file(path, {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC})

@@ -88,3 +88,23 @@ def test_without_the_processor_the_same_events_would_leak() -> None:
     structlog.get_logger().info("probe_done", header=f"Bearer {OPENAI}")
     assert OPENAI in stream.getvalue()
     logsetup.configure("INFO", json=True, stream=io.StringIO())
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_logs_are_lines_for_people_not_json() -> None:
+    """On a tty the renderer is the console one: level and event in words, no JSON braces."""
+    stream = _Terminal()
+    logsetup.configure("INFO", stream=stream)
+    structlog.get_logger("test").warning("cache_unavailable", reason="Connection refused")
+    line = stream.getvalue().strip()
+    assert (
+        "[warning" in line and "cache_unavailable" in line and "reason='Connection refused'" in line
+    )
+    assert not line.startswith("{")
+    logsetup.configure("INFO", json=True, stream=io.StringIO())

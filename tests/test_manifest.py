@@ -68,3 +68,13 @@ def test_socket_mode_is_on_and_interactivity_enabled(manifest: dict[str, Any]) -
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
+
+
+def test_the_messages_tab_is_open_because_the_bot_answers_direct_messages(
+    manifest: dict[str, Any],
+) -> None:
+    """The bot listens to message.im, so people must be able to write to it: the tab is on, not read-only."""
+    app_home = manifest["features"]["app_home"]
+    assert "message.im" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home["messages_tab_read_only_enabled"] is False

@@ -369,3 +369,12 @@ def test_explain_names_the_cause_once() -> None:
     reply = render_check.explain(d, TITLES, parse.Explain("429 insufficient_quota"))
     assert block_texts(reply.blocks).count("Out of credit") == 1
     assert "No quota left." in block_texts(reply.blocks)
+
+
+def test_home_without_keys_says_checks_cannot_run_and_what_to_set() -> None:
+    """With no provider key the Home tab warns that checks cannot run and names the variables."""
+    view = render_home.home([], [], {}, TODAY)
+    View(**view).to_dict()
+    text = block_texts(view["blocks"])
+    assert "No provider keys are configured, so checks cannot run" in text
+    assert "OPENAI_API_KEY" in text and "MODEL_ACCESS_KEYS_FILE" in text

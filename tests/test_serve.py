@@ -176,3 +176,21 @@ def test_http_mode_serves_events_health_and_metrics(
             proc.kill()
             _, err = proc.communicate()
     assert proc.returncode == 0, err
+
+
+def test_with_only_a_bot_token_the_message_leads_with_socket_mode(tmp_path: Path) -> None:
+    """SLACK_BOT_TOKEN alone: the one line offers SLACK_APP_TOKEN (Socket Mode) first, as the README does."""
+    done = run_serve(env={**base_env(tmp_path), "SLACK_BOT_TOKEN": BOT_TOKEN})
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.index("SLACK_APP_TOKEN (Socket Mode") < line.index("SLACK_SIGNING_SECRET")
+    assert MANIFEST in line
+
+
+def test_blank_variables_count_as_unset(tmp_path: Path) -> None:
+    """`SLACK_APP_TOKEN=` (a blank line in .env) is not Socket Mode: the same message as unset."""
+    env = {**base_env(tmp_path), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": ""}
+    env["SLACK_SIGNING_SECRET"] = ""
+    done = run_serve(env=env)
+    assert done.returncode == 2
+    assert "SLACK_APP_TOKEN (Socket Mode" in done.stderr and "SLACK_SIGNING_SECRET" in done.stderr

@@ -170,34 +170,34 @@ causes:
         ),
         (
             "causes:\n  rate_limit:\n    fixes:\n      - detail: no title\n",
-            "line 4: causes.rate_limit.fixes.0.title: Field required",
+            "line 4: causes.rate_limit.fixes.0.title: required, but missing",
         ),
         (
             "causes:\n  rate_limit:\n    meaning: Limited on {modle}.\n",
-            "line 3: causes.rate_limit.meaning: Value error, unknown placeholder {modle}",
+            "line 3: causes.rate_limit.meaning: unknown placeholder {modle}",
         ),
         (
             "causes:\n  rate_limit:\n    matchers:\n      - message: ['re:(a+)+b']\n",
-            "line 4: causes.rate_limit.matchers.0.message: Value error, pattern '(a+)+b' has a nested quantifier",
+            "line 4: causes.rate_limit.matchers.0.message: pattern '(a+)+b' has a nested quantifier",
         ),
         (
             "causes:\n  rate_limit:\n    matchers:\n      - http_status: [700]\n",
-            "line 4: causes.rate_limit.matchers.0.http_status: Value error, 700 is not an HTTP status",
+            "line 4: causes.rate_limit.matchers.0.http_status: 700 is not an HTTP status",
         ),
         (
             "causes:\n  rate_limit:\n    matchers:\n      - standalone: true\n",
-            "line 4: causes.rate_limit.matchers.0: Value error, a matcher that constrains nothing",
+            "line 4: causes.rate_limit.matchers.0: a matcher that constrains nothing",
         ),
         (
             "causes:\n  rate_limit:\n    fixes:\n      - title: x\n        code: {ruby: puts 1}\n",
-            "line 5: causes.rate_limit.fixes.0.code: Value error, unknown language 'ruby'",
+            "line 5: causes.rate_limit.fixes.0.code: unknown language 'ruby'",
         ),
         (
             "causes:\n  new_cause:\n    title: New\n",
-            "line 2: causes.new_cause.meaning: Field required",
+            "line 2: causes.new_cause.meaning: required, but missing",
         ),
         ("causes:\n  rate_limit: [\n", "line 3: expected"),
-        ("- just a list\n", "line 1: (top level): must be a mapping"),
+        ("- just a list\n", "line 1: must be a mapping"),
         ("causes: {}\nversions: 2\n", "line 2: versions: unknown field"),
     ],
 )

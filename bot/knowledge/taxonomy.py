@@ -207,7 +207,7 @@ def _parse_file(path: Path) -> tuple[_File, yamlfile.Document]:
         where = f" line {exc.line}" if exc.line is not None else ""
         raise TaxonomyError(f"{path}{where}: {exc.problem or 'invalid YAML'}") from None
     if not isinstance(document.data, dict):
-        raise TaxonomyError(f"{path} line 1: (top level): must be a mapping with 'causes'")
+        raise TaxonomyError(f"{path} line 1: must be a mapping with 'causes'")
     try:
         return _File.model_validate(document.data), document
     except ValidationError as err:

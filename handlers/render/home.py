@@ -65,7 +65,13 @@ def home(
         who = f"*{escape(h.alias)}* (…{escape(h.fingerprint)})\n{escape(h.provider)}"
         intro.append(fields([who, health_line(h)]))
     if not health:
-        intro.append(section("No provider keys are configured."))
+        intro.append(
+            section(
+                "⚠️ No provider keys are configured, so checks cannot run. Whoever runs the bot "
+                "sets `OPENAI_API_KEY` (or `ANTHROPIC_API_KEY`, `AZURE_OPENAI_API_KEY`), or a "
+                "keys file in `MODEL_ACCESS_KEYS_FILE`, and restarts it."
+            )
+        )
     intro += [divider(), header(f"Shutdowns in the next {HOME_SHUTDOWN_DAYS} days")]
     ranked = rank_shutdowns(shutdowns, asks)
     if not ranked:

@@ -65,7 +65,8 @@ class FakeSlack:
         self.not_in_channel: set[str] = (
             set()
         )  # channels where chat.postMessage fails not_in_channel
-        self.revoked: set[str] = set()  # bot tokens every method answers with invalid_auth
+        self.revoked: set[str] = set()  # tokens (bot or app-level) answered with invalid_auth
+        self.delays: dict[str, float] = {}  # method -> seconds before it answers (a slow Slack)
         # (channel, thread ts) -> messages that conversations.replies returns, parent first
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._ts = itertools.count(1)
@@ -199,6 +200,18 @@ class FakeSlack:
         else:
             await self._socket_send(envelope)
 
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection from Slack's side (as a Slack restart does)."""
+        loop = self._loop
+        if loop is not None and loop is not asyncio.get_running_loop():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._drop(), loop))
+        else:
+            await self._drop()
+
+    async def _drop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+
     def fail_next(self, method: str, *statuses: int) -> None:
         """Make the next calls to `method` fail with these HTTP statuses (429 carries Retry-After: 1)."""
         self.failures[method].extend(statuses)
@@ -227,6 +240,8 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") or body.get("token")
         call = Call(method, body, token)
         self.calls.append(call)
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         pending = self.failures.get(method)
         if pending:
             status = pending.pop(0)
@@ -251,6 +266,8 @@ class FakeSlack:
             return {"ok": False, "error": "not_authed"}
         if not auth.startswith("Bearer xapp-"):
             return {"ok": False, "error": "not_allowed_token_type"}
+        if auth.removeprefix("Bearer ") in self.revoked:  # a revoked or deleted app token
+            return {"ok": False, "error": "invalid_auth"}
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
         url = f"ws://127.0.0.1:{self.port}{SOCKET_PATH}?ticket={ticket}&app_id={APP_ID}"
