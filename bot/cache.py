@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -132,6 +132,15 @@ class Cache:
         """The JSON value stored at key, or None (missing, or Redis down)."""
         raw = await self._call(lambda c: c.get(key))
         return json.loads(raw) if raw is not None else None
+
+    async def get_many_json(self, keys: Sequence[str]) -> list[JSON | None]:
+        """The JSON values at keys, in order, in one round trip (all None when Redis is down)."""
+        if not keys:
+            return []
+        raw = await self._call(lambda c: c.mget(list(keys)))
+        if raw is None:
+            return [None] * len(keys)
+        return [json.loads(r) if r is not None else None for r in raw]
 
     async def set_json(self, key: str, value: JSON, ttl_s: float) -> None:
         """Store a JSON value with a TTL; a TTL of 0 stores nothing."""

@@ -13,7 +13,6 @@ The SDKs are imported when a key of theirs is first probed: importing both costs
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import importlib
 from abc import ABC, abstractmethod
@@ -41,7 +40,9 @@ if TYPE_CHECKING:
     import openai
 
 
-@functools.cache
+_LOADED: set[str] = set()
+
+
 def load_sdk(name: str) -> None:
     """Import an SDK once, then move its long-lived objects out of the cyclic GC's way.
 
@@ -49,9 +50,17 @@ def load_sdk(name: str) -> None:
     Left in the collector's generations, every full collection walks them all, which showed
     up as a 100-150 ms pause in the middle of a cold check; frozen, they are skipped.
     """
+    if name in _LOADED:
+        return
     importlib.import_module(name)
     gc.collect()
     gc.freeze()
+    _LOADED.add(name)
+
+
+def sdk_loaded(name: str) -> bool:
+    """Whether load_sdk has run for this SDK in this process."""
+    return name in _LOADED
 
 
 def _path(base_url: str | None, default: str, tail: str) -> str:
@@ -59,13 +68,27 @@ def _path(base_url: str | None, default: str, tail: str) -> str:
     return f"{prefix}/{tail.lstrip('/')}"
 
 
-class Adapter(ABC):
-    """One key's client; every call ends by its deadline and returns a Call, never raises."""
+Observer = Callable[[Call], None]
 
-    def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
+
+class Adapter(ABC):
+    """One key's client; every call ends by its deadline and returns a Call, never raises.
+
+    `observe`, when given, sees every Call as it comes back (the prober's gate uses it to
+    pause a base URL that answered 429 with a Retry-After).
+    """
+
+    def __init__(
+        self,
+        key: Key,
+        http: httpx2.AsyncClient,
+        deadline: float,
+        observe: Observer | None = None,
+    ) -> None:
         self.key = key
         self.http = http
         self.deadline = deadline
+        self.observe = observe
 
     def sdk_options(self) -> dict[str, Any]:
         """What every SDK client gets: the key, no retries, our deadline and HTTP client."""
@@ -81,6 +104,12 @@ class Adapter(ABC):
         return max(0.05, self.deadline - asyncio.get_running_loop().time())
 
     async def _run(self, request: str, send: Callable[[], Awaitable[Any]]) -> tuple[Call, Any]:
+        call, value = await self._call(request, send)
+        if self.observe is not None:
+            self.observe(call)
+        return call, value
+
+    async def _call(self, request: str, send: Callable[[], Awaitable[Any]]) -> tuple[Call, Any]:
         try:
             async with asyncio.timeout_at(self.deadline):
                 value = await send()
@@ -121,8 +150,14 @@ class OpenAIAdapter(Adapter):
 
     default_prefix = "/v1"
 
-    def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
-        super().__init__(key, http, deadline)
+    def __init__(
+        self,
+        key: Key,
+        http: httpx2.AsyncClient,
+        deadline: float,
+        observe: Observer | None = None,
+    ) -> None:
+        super().__init__(key, http, deadline, observe)
         load_sdk("openai")
         self.client = self._client()
 
@@ -290,8 +325,14 @@ class AzureAdapter(OpenAIAdapter):
 class AnthropicAdapter(Adapter):
     """Anthropic: every model lives on /v1/messages; retrieve resolves aliases."""
 
-    def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
-        super().__init__(key, http, deadline)
+    def __init__(
+        self,
+        key: Key,
+        http: httpx2.AsyncClient,
+        deadline: float,
+        observe: Observer | None = None,
+    ) -> None:
+        super().__init__(key, http, deadline, observe)
         load_sdk("anthropic")
         import anthropic
 
@@ -344,13 +385,20 @@ class AnthropicAdapter(Adapter):
         return call
 
 
-def adapter_for(key: Key, http: httpx2.AsyncClient, deadline: float) -> Adapter:
+def sdk_of(key: Key) -> str:
+    """The SDK package a key's adapter speaks through."""
+    return "anthropic" if key.provider == "anthropic" else "openai"
+
+
+def adapter_for(
+    key: Key, http: httpx2.AsyncClient, deadline: float, observe: Observer | None = None
+) -> Adapter:
     """The adapter for a key's provider."""
     if key.provider == "anthropic":
-        return AnthropicAdapter(key, http, deadline)
+        return AnthropicAdapter(key, http, deadline, observe)
     if key.provider == "azure":
-        return AzureAdapter(key, http, deadline)
-    return OpenAIAdapter(key, http, deadline)
+        return AzureAdapter(key, http, deadline, observe)
+    return OpenAIAdapter(key, http, deadline, observe)
 
 
 def new_http_client() -> httpx2.AsyncClient:

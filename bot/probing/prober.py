@@ -26,11 +26,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
 import structlog
 
 from bot.cache import Cache
@@ -40,13 +39,18 @@ from bot.config import AppConfig
 from bot.diagnosis.classify import Classifier
 from bot.keys import Key
 from bot.knowledge.catalog import Catalog, ModelEntry
-from bot.probing.adapters import Adapter, adapter_for, new_http_client
+from bot.probing.gate import Gate, Gates
 from bot.probing.health import HealthLog
 from bot.probing.limits import limits_from
 from bot.probing.observed import NOT_PROBED, Call, Listing, accepts_probe
 from bot.probing.verdict import Job, Verdicts, cap
 from bot.redact import mask
 from bot.results import KeyHealth, KeyModels, ProbeResult
+
+if TYPE_CHECKING:  # the adapters (and httpx2 under them) load with the first key probed live
+    import httpx2
+
+    from bot.probing.adapters import Adapter
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +78,7 @@ class Prober:
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self.health_log = HealthLog(cache, clock)
         self.verdicts = Verdicts(classifier, clock)
+        self.gates = Gates(config.max_concurrent_probes, max_pause_s=config.probe_timeout_s)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -86,9 +91,48 @@ class Prober:
         deep: bool = False,
         refresh: bool = False,
     ) -> list[ProbeResult]:
-        """Probe every key for a model at once; one key's failure never fails the others."""
-        tasks = [self._check_key(k, model, endpoint, deep, refresh) for k in keys]
-        return list(await asyncio.gather(*tasks))
+        """Probe every key for a model at once; the results in the keys' order."""
+        results: dict[int, ProbeResult] = {}
+        each = self.check_each(keys, model, endpoint=endpoint, deep=deep, refresh=refresh)
+        async for index, result in each:
+            results[index] = result
+        return [results[i] for i in range(len(keys))]
+
+    async def check_each(
+        self,
+        keys: Sequence[Key],
+        model: str,
+        *,
+        endpoint: str | None = None,
+        deep: bool = False,
+        refresh: bool = False,
+    ) -> AsyncGenerator[tuple[int, ProbeResult], None]:
+        """Each key's (index, result) as soon as that key is done, cached ones first.
+
+        The cache is read for every key at once before any SDK is imported or client built,
+        so a fully cached answer needs neither. The SDKs the rest need are imported before
+        any probe starts, so no key's latency holds another SDK's import. Every key is then
+        probed at once (within its base URL's gate); one key's failure never fails the
+        others. Closing the iterator early cancels the probes still running.
+        """
+        eps = [self.endpoint_for(k, model, endpoint) for k in keys]
+        names = [self._probe_name(k, model, ep, deep) for k, ep in zip(keys, eps, strict=True)]
+        hits = {} if refresh else await self._cached(names)
+        todo = [i for i in range(len(keys)) if i not in hits]
+        await self._load_sdks([keys[i] for i in todo])
+
+        async def one(i: int) -> tuple[int, ProbeResult]:
+            return i, await self._check_key(keys[i], model, eps[i], names[i], deep, refresh)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in todo]
+        try:
+            for index in sorted(hits):
+                yield index, hits[index]
+            for done in asyncio.as_completed(tasks):
+                yield await done
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def models(self, keys: Sequence[Key], *, refresh: bool = False) -> list[KeyModels]:
         """Every key's models list, listed concurrently."""
@@ -96,8 +140,7 @@ class Prober:
 
     async def list_models(self, key: Key, *, refresh: bool = False) -> KeyModels:
         """One key's models list (cached for cache_ttl_s.models_list, single-flighted)."""
-        adapter = self._adapter(key)
-        listing, cached = await self._listing(adapter, refresh)
+        listing, cached = await self._listing(key, refresh)
         return self._key_models(key, listing, cached)
 
     async def health(self, keys: Sequence[Key]) -> list[KeyHealth]:
@@ -121,14 +164,42 @@ class Prober:
 
     # -- one key ------------------------------------------------------------------------------
 
-    async def _check_key(
-        self, key: Key, model: str, endpoint: str | None, deep: bool, refresh: bool
-    ) -> ProbeResult:
-        start = time.perf_counter()
-        ep = self.endpoint_for(key, model, endpoint)
-        name = self.cache.key(
+    async def _cached(self, names: Sequence[str]) -> dict[int, ProbeResult]:
+        """The results already in the cache, by index, read in one round trip."""
+        hits: dict[int, ProbeResult] = {}
+        for index, value in enumerate(await self.cache.get_many_json(names)):
+            if value is None:
+                continue
+            try:
+                hits[index] = ProbeResult.model_validate(value).model_copy(update={"cached": True})
+            except ValueError:  # written by an older version: probe again
+                log.info("probe_cache_unreadable", name=names[index])
+        return hits
+
+    async def _load_sdks(self, keys: Sequence[Key]) -> None:
+        """Import the SDKs these keys speak through, once per process; none for no keys.
+
+        On a worker thread: an import takes a second or more, and a loop blocked that long
+        would time out the Redis calls and probes of other requests in flight.
+        """
+        if not keys:
+            return
+        from bot.probing.adapters import load_sdk, sdk_loaded, sdk_of
+
+        for name in sorted({sdk_of(k) for k in keys}):
+            if not sdk_loaded(name):
+                await asyncio.to_thread(load_sdk, name)
+
+    def _probe_name(self, key: Key, model: str, ep: str, deep: bool) -> str:
+        """The cache key of one key's result for a model, endpoint and depth."""
+        return self.cache.key(
             "probe", key.cache_id, _model_part(model), ep, "deep" if deep else "free"
         )
+
+    async def _check_key(
+        self, key: Key, model: str, ep: str, name: str, deep: bool, refresh: bool
+    ) -> ProbeResult:
+        """One key's result: from the cache, another caller's flight, or a probe of its own."""
 
         async def compute() -> Any:
             return (await self._probe(key, model, ep, deep, refresh)).to_json()
@@ -141,8 +212,7 @@ class Prober:
             cached = flight.cached
         except Exception as exc:  # a bug in one key's probe must not sink the others
             result, cached = self._crashed(key, model, ep, exc, "probe_crashed"), False
-        latency = round((time.perf_counter() - start) * 1000, 2)
-        return result.model_copy(update={"cached": cached, "latency_ms": latency})
+        return result.model_copy(update={"cached": cached})
 
     def _crashed(self, key: Key, model: str, ep: str, exc: Exception, event: str) -> ProbeResult:
         """An `unknown` result for a probe that raised, logged with its traceback."""
@@ -153,11 +223,22 @@ class Prober:
         return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
 
     async def _probe(self, key: Key, model: str, ep: str, deep: bool, refresh: bool) -> ProbeResult:
-        adapter = self._adapter(key)
-        try:
-            result = await self._ladder(adapter, model, ep, deep, refresh)
-        except Exception as exc:
-            result = self._crashed(key, model, ep, exc, "probe_failed")
+        """Run the ladder for one key in a slot of its base URL's gate.
+
+        `latency_ms` is this key's own provider time: from the slot to the verdict, so the
+        wait for a slot, a 429 pause or other keys is not in it. It is cached with the
+        result, so a cached answer shows the time the probe that filled the cache took.
+        """
+        gate = self.gates.for_key(key)
+        async with gate.slot():
+            adapter = self._adapter(key, gate)
+            start = time.perf_counter()
+            try:
+                result = await self._ladder(adapter, model, ep, deep, refresh)
+            except Exception as exc:
+                result = self._crashed(key, model, ep, exc, "probe_failed")
+            latency = round((time.perf_counter() - start) * 1000, 2)
+        result = result.model_copy(update={"latency_ms": latency})
         log.info(
             "probe_done",
             alias=key.alias,
@@ -166,6 +247,7 @@ class Prober:
             accessible=result.accessible,
             cause=result.cause,
             step=result.step,
+            latency_ms=latency,
         )
         failure = None if result.accessible else f"{model} {result.cause}"
         await self.health_log.record_probe(key, result.accessible, failure)
@@ -176,7 +258,7 @@ class Prober:
     ) -> ProbeResult:
         key = adapter.key
         free = adapter.probe(model, ep, real=False, stream=False)
-        (listing, _), call = await asyncio.gather(self._listing(adapter, refresh), free)
+        (listing, _), call = await asyncio.gather(self._listing(key, refresh, adapter), free)
         job = Job(adapter, model, ep, listing, listing.get(model) if listing.call.ok else None)
         job.evidence.append(listing.evidence_for(key, model, job.live))
         if key.provider == "anthropic" and job.live is None and call and accepts_probe(call, ep):
@@ -223,14 +305,25 @@ class Prober:
 
     # -- the models list ----------------------------------------------------------------------
 
-    async def _listing(self, adapter: Adapter, refresh: bool) -> tuple[Listing, bool]:
-        key = adapter.key
+    async def _listing(
+        self, key: Key, refresh: bool, adapter: Adapter | None = None
+    ) -> tuple[Listing, bool]:
+        """The key's models list, cached. Without `adapter` (the caller holds no gate slot)
+        a slot is taken and a client built only when the cache has no list."""
 
-        async def compute() -> Any:
+        async def fetch(adapter: Adapter) -> Any:
             listing = await adapter.list_models()
             if listing.call.ok:
                 await self.health_log.record_models(key, len(listing.models))
             return listing.model_dump(mode="json")
+
+        async def compute() -> Any:
+            if adapter is not None:
+                return await fetch(adapter)
+            await self._load_sdks([key])
+            gate = self.gates.for_key(key)
+            async with gate.slot():
+                return await fetch(self._adapter(key, gate))
 
         try:
             flight = await self.cache.single_flight(
@@ -268,11 +361,18 @@ class Prober:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _adapter(self, key: Key) -> Adapter:
+    def _adapter(self, key: Key, gate: Gate) -> Adapter:
+        """The key's adapter on the shared HTTP client; its deadline starts now.
+
+        Callers import the SDK first (`_load_sdks`), so the deadline is the provider's alone.
+        """
+        from bot.probing.adapters import adapter_for, new_http_client
+
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
             self._http, self._http_loop = new_http_client(), loop
-        return adapter_for(key, self._http, loop.time() + self.config.probe_timeout_s)
+        deadline = loop.time() + self.config.probe_timeout_s
+        return adapter_for(key, self._http, deadline, gate.observe)
 
     def _replacement(self, entry: ModelEntry | None) -> str | None:
         if entry is None:
