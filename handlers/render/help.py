@@ -16,7 +16,8 @@ from bot.causes import Cause
 from bot.redact import FoundSecret, mask_any
 from bot.results import CheckReport, Diagnosis, LiveCheck, ModelFacts
 from handlers.render.blocks import Block, Reply, code, context, divider, escape, fit, section
-from handlers.render.check import check_context, diagnosis_blocks, matrix, title_of
+from handlers.render.check import check_context, diagnosis_blocks
+from handlers.render.matrix import matrix, title_of
 from handlers.secret_guard import warning_text
 
 # Causes where "another key can use it" points at the pasting key's access, not the model.
