@@ -13,8 +13,6 @@ The SDKs are imported when a key of theirs is first probed: importing both costs
 from __future__ import annotations
 
 import asyncio
-import gc
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -34,33 +32,11 @@ from bot.probing.observed import (
     kept_headers,
 )
 from bot.probing.sdk_errors import translate_anthropic, translate_openai
+from bot.probing.sdks import load_sdk
 
 if TYPE_CHECKING:
     import anthropic
     import openai
-
-
-_LOADED: set[str] = set()
-
-
-def load_sdk(name: str) -> None:
-    """Import an SDK once, then move its long-lived objects out of the cyclic GC's way.
-
-    The SDKs define some 200k objects (types, validators) that live as long as the process.
-    Left in the collector's generations, every full collection walks them all, which showed
-    up as a 100-150 ms pause in the middle of a cold check; frozen, they are skipped.
-    """
-    if name in _LOADED:
-        return
-    importlib.import_module(name)
-    gc.collect()
-    gc.freeze()
-    _LOADED.add(name)
-
-
-def sdk_loaded(name: str) -> bool:
-    """Whether load_sdk has run for this SDK in this process."""
-    return name in _LOADED
 
 
 def _path(base_url: str | None, default: str, tail: str) -> str:
@@ -74,21 +50,15 @@ Observer = Callable[[Call], None]
 class Adapter(ABC):
     """One key's client; every call ends by its deadline and returns a Call, never raises.
 
-    `observe`, when given, sees every Call as it comes back (the prober's gate uses it to
+    `observe`, when set, sees every Call as it comes back (the prober's gate uses it to
     pause a base URL that answered 429 with a Retry-After).
     """
 
-    def __init__(
-        self,
-        key: Key,
-        http: httpx2.AsyncClient,
-        deadline: float,
-        observe: Observer | None = None,
-    ) -> None:
+    def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
         self.key = key
         self.http = http
         self.deadline = deadline
-        self.observe = observe
+        self.observe: Observer | None = None
 
     def sdk_options(self) -> dict[str, Any]:
         """What every SDK client gets: the key, no retries, our deadline and HTTP client."""
@@ -150,14 +120,8 @@ class OpenAIAdapter(Adapter):
 
     default_prefix = "/v1"
 
-    def __init__(
-        self,
-        key: Key,
-        http: httpx2.AsyncClient,
-        deadline: float,
-        observe: Observer | None = None,
-    ) -> None:
-        super().__init__(key, http, deadline, observe)
+    def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
+        super().__init__(key, http, deadline)
         load_sdk("openai")
         self.client = self._client()
 
@@ -325,14 +289,8 @@ class AzureAdapter(OpenAIAdapter):
 class AnthropicAdapter(Adapter):
     """Anthropic: every model lives on /v1/messages; retrieve resolves aliases."""
 
-    def __init__(
-        self,
-        key: Key,
-        http: httpx2.AsyncClient,
-        deadline: float,
-        observe: Observer | None = None,
-    ) -> None:
-        super().__init__(key, http, deadline, observe)
+    def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
+        super().__init__(key, http, deadline)
         load_sdk("anthropic")
         import anthropic
 
@@ -385,20 +343,13 @@ class AnthropicAdapter(Adapter):
         return call
 
 
-def sdk_of(key: Key) -> str:
-    """The SDK package a key's adapter speaks through."""
-    return "anthropic" if key.provider == "anthropic" else "openai"
-
-
-def adapter_for(
-    key: Key, http: httpx2.AsyncClient, deadline: float, observe: Observer | None = None
-) -> Adapter:
+def adapter_for(key: Key, http: httpx2.AsyncClient, deadline: float) -> Adapter:
     """The adapter for a key's provider."""
     if key.provider == "anthropic":
-        return AnthropicAdapter(key, http, deadline, observe)
+        return AnthropicAdapter(key, http, deadline)
     if key.provider == "azure":
-        return AzureAdapter(key, http, deadline, observe)
-    return OpenAIAdapter(key, http, deadline, observe)
+        return AzureAdapter(key, http, deadline)
+    return OpenAIAdapter(key, http, deadline)
 
 
 def new_http_client() -> httpx2.AsyncClient:

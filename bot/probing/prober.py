@@ -16,7 +16,7 @@ The ladder for one key (research/probing.md §0):
 Caching: one result per (key, model, endpoint, depth) under `probe:`, single-flighted so
 N identical checks anywhere make one upstream call per key. Positive results live
 `cache_ttl_s.positive`, negative ones `cache_ttl_s.negative`; transient outcomes
-(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S — long enough to
+(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S (bot.probing.lifetimes) — long enough to
 coalesce a burst of identical questions, short enough that the next person re-probes.
 Redis down: everything still answers, uncached.
 """
@@ -24,7 +24,7 @@ Redis down: everything still answers, uncached.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import functools
 import time
 from collections.abc import AsyncGenerator, Sequence
 from datetime import date
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from bot.cache import Cache
-from bot.causes import TRANSIENT, Cause
+from bot.causes import Cause
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.diagnosis.classify import Classifier
@@ -41,10 +41,10 @@ from bot.keys import Key
 from bot.knowledge.catalog import Catalog, ModelEntry
 from bot.probing.gate import Gate, Gates
 from bot.probing.health import HealthLog
+from bot.probing.lifetimes import listing_ttl, model_part, probe_ttl
 from bot.probing.limits import limits_from
 from bot.probing.observed import NOT_PROBED, Call, Listing, accepts_probe
 from bot.probing.verdict import Job, Verdicts, cap
-from bot.redact import mask
 from bot.results import KeyHealth, KeyModels, ProbeResult
 
 if TYPE_CHECKING:  # the adapters (and httpx2 under them) load with the first key probed live
@@ -53,8 +53,6 @@ if TYPE_CHECKING:  # the adapters (and httpx2 under them) load with the first ke
     from bot.probing.adapters import Adapter
 
 log = structlog.get_logger(__name__)
-
-TRANSIENT_TTL_S = 5.0
 
 
 class Prober:
@@ -78,6 +76,8 @@ class Prober:
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self.health_log = HealthLog(cache, clock)
         self.verdicts = Verdicts(classifier, clock)
+        self._ttl = functools.partial(probe_ttl, config.cache_ttl_s)
+        self._listing_ttl = functools.partial(listing_ttl, config.cache_ttl_s)
         self.gates = Gates(config.max_concurrent_probes, max_pause_s=config.probe_timeout_s)
 
     # -- public -------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class Prober:
         """
         if not keys:
             return
-        from bot.probing.adapters import load_sdk, sdk_loaded, sdk_of
+        from bot.probing.sdks import load_sdk, sdk_loaded, sdk_of
 
         for name in sorted({sdk_of(k) for k in keys}):
             if not sdk_loaded(name):
@@ -193,7 +193,7 @@ class Prober:
     def _probe_name(self, key: Key, model: str, ep: str, deep: bool) -> str:
         """The cache key of one key's result for a model, endpoint and depth."""
         return self.cache.key(
-            "probe", key.cache_id, _model_part(model), ep, "deep" if deep else "free"
+            "probe", key.cache_id, model_part(model), ep, "deep" if deep else "free"
         )
 
     async def _check_key(
@@ -372,7 +372,9 @@ class Prober:
         if self._http is None or self._http_loop is not loop:
             self._http, self._http_loop = new_http_client(), loop
         deadline = loop.time() + self.config.probe_timeout_s
-        return adapter_for(key, self._http, deadline, gate.observe)
+        adapter = adapter_for(key, self._http, deadline)
+        adapter.observe = gate.observe
+        return adapter
 
     def _replacement(self, entry: ModelEntry | None) -> str | None:
         if entry is None:
@@ -387,28 +389,3 @@ class Prober:
 
     def _today(self) -> date:
         return self.clock().date()
-
-    def _ttl(self, value: Any) -> float:
-        ttl = self.config.cache_ttl_s
-        if value.get("accessible"):
-            return float(ttl.positive)
-        if value.get("cause") in TRANSIENT or value.get("cause") == Cause.UNKNOWN:
-            return min(TRANSIENT_TTL_S, float(ttl.negative))
-        return float(ttl.negative)
-
-    def _listing_ttl(self, value: Any) -> float:
-        ttl = self.config.cache_ttl_s
-        call = value.get("call") or {}
-        if call.get("outcome") == "ok":
-            return float(ttl.models_list)
-        status = call.get("status")
-        if call.get("outcome") != "error" or status is None or status >= 500 or status == 429:
-            return min(TRANSIENT_TTL_S, float(ttl.negative))
-        return float(ttl.negative)
-
-
-def _model_part(model: str) -> str:
-    """The model as a cache-key part: as typed, or a hash when it looks like a secret."""
-    if mask(model) != model or len(model) > 200:
-        return "h-" + hashlib.sha256(model.encode()).hexdigest()[:16]
-    return model
