@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.causes import Cause
 from bot.redact import FoundSecret
-from bot.results import CheckReport, Diagnosis, ProbeResult
+from bot.results import CheckProgress, CheckReport, Diagnosis, ProbeResult
 from handlers import parse
 from handlers.render.blocks import (
     Block,
@@ -30,7 +30,7 @@ from handlers.render.blocks import (
     one_line,
     section,
 )
-from handlers.render.matrix import NO, OK, WARN, matrix, status_of, title_of
+from handlers.render.matrix import NO, OK, WAIT, WARN, matrix, status_of, title_of
 from handlers.secret_guard import warning_text
 
 CODE_MAX = 2800  # a snippet inside one 3,000-character section
@@ -180,6 +180,53 @@ def check(
     if report.diagnosis.did_you_mean and not usable:
         text += f". Did you mean {escape(report.diagnosis.did_you_mean[0])}?"
     return Reply(text, fit(body, tail, note=lambda n: f"… {n} more not shown."))
+
+
+def _waiting(step: CheckProgress) -> str:
+    names = ", ".join(escape(p.alias) for p in step.pending[:5])
+    more = len(step.pending) - 5
+    return names + (f" and {more} more" if more > 0 else "")
+
+
+def progress(step: CheckProgress, titles: Mapping[str, str]) -> Reply:
+    """A check still running: every key that has answered, the rest marked still checking."""
+    name = step.model + (f" on {step.endpoint}" if step.endpoint else "")
+    line = f"{WAIT} {escape(name)}: {step.done} of {step.total} keys answered"
+    usable = sum(r.accessible for r in step.results)
+    if step.results:
+        line += f", {usable} can use it so far"
+    body: list[Block] = [header(line), matrix(step.results, titles, step.pending)]
+    tail = [
+        context(
+            f"Still checking {_waiting(step)}. This message is replaced when every key "
+            "has answered or timed out."
+        )
+    ]
+    return Reply(line, fit(body, tail, note=lambda n: f"… {n} more not shown."))
+
+
+def unfinished(
+    step: CheckProgress | None, titles: Mapping[str, str], request: parse.Check, seconds: float
+) -> Reply:
+    """A check that ran out of time: the keys that answered, and those that did not in time."""
+    name = request.model + (f" on {request.endpoint}" if request.endpoint else "")
+    if step is None or not step.results:
+        text = (
+            f"⌛ No answer about {code(request.model)} within {seconds:.0f} s. "
+            "The provider may be slow; try again shortly."
+        )
+        return Reply(text, [section(text)])
+    line = f"⌛ {escape(name)}: {step.done} of {step.total} keys answered within {seconds:.0f} s"
+    note = f"no answer within {seconds:.0f} s"
+    body: list[Block] = [header(line), matrix(step.results, titles, step.pending, note=note)]
+    body += [_evidence(r) for r in step.results if not r.accessible]
+    value = request.to_value()
+    tail = [
+        divider(),
+        context(f"No answer in time from {_waiting(step)}; the provider may be slow."),
+        *([actions([button("Re-probe", REPROBE, value)])] if value is not None else []),
+    ]
+    return Reply(line, fit(body, tail, note=lambda n: f"… {n} more not shown."))
 
 
 def explain(
