@@ -317,3 +317,29 @@ async def test_a_hanging_key_does_not_hold_the_fast_keys_answer(hanging: SlackWo
     assert "no answer" in shown(final) and "*dev*" in shown(final)
     assert "1 of 2 keys can use it" in final.body["text"]
     assert calls[0] is first
+
+
+async def test_reprobe_with_a_hanging_key_shows_the_fast_key_first(hanging: SlackWorld) -> None:
+    """Re-probe (past the cache) shows prod's fresh result within 3 s, then replaces it with the answer."""
+    _, rid = await hanging.command("gpt-4o", user=ADMIN)
+    await hanging.settle()
+    final = hanging.responses(rid)[-1]
+    value = next(
+        e["value"]
+        for b in final.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "reprobe"
+    )
+    calls = hanging.openai.count()
+    started = time.monotonic()
+    _, click = await hanging.click("reprobe", value, user=ADMIN)
+    first = (await hanging.answer(click, 1, timeout=3.0))[0]
+    assert first.at - started < 3.0 and first.body["replace_original"] is True
+    assert "still checking" in table_rows(first)["dev"]
+    await hanging.settle()
+    answer = hanging.responses(click)[-1]
+    assert (
+        answer.body["replace_original"] is True and "1 of 2 keys can use it" in answer.body["text"]
+    )
+    assert hanging.openai.count() > calls  # probed again, not served from the cache
