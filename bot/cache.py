@@ -22,7 +22,6 @@ import redis.asyncio as redis
 import structlog
 from redis.exceptions import LockError, RedisError
 
-from bot import embedded
 from bot.errors import CacheUnavailable
 
 log = structlog.get_logger(__name__)
@@ -67,6 +66,8 @@ class Cache:
         """Connect to REDIS_URL, or to the embedded Valkey when url is None; never raises."""
         try:
             if url is None:
+                from bot import embedded  # platformdirs and the server's start: only when used
+
                 url = await asyncio.to_thread(embedded.ensure_running)
             client = redis.Redis.from_url(
                 url, socket_connect_timeout=1.0, socket_timeout=2.0, decode_responses=True
