@@ -11,7 +11,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ("classify_bench", "prefilter_bench", "probe_bench", "ack_bench")
+SUITES = ("classify_bench", "prefilter_bench", "probe_bench", "ack_bench", "progressive_bench")
 OUT = Path(__file__).with_name("results.json")
 
 

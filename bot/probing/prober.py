@@ -199,15 +199,21 @@ class Prober:
     async def _check_key(
         self, key: Key, model: str, ep: str, name: str, deep: bool, refresh: bool
     ) -> ProbeResult:
-        """One key's result: from the cache, another caller's flight, or a probe of its own."""
+        """One key's result: from the cache, another caller's flight, or a probe of its own.
+
+        The key's gate slot is taken before the single-flight lock, so a lock is only held
+        while its probe runs, never while it queues behind other keys of its base URL.
+        """
+        gate = self.gates.for_key(key)
 
         async def compute() -> Any:
-            return (await self._probe(key, model, ep, deep, refresh)).to_json()
+            return (await self._probe(key, model, ep, deep, refresh, gate)).to_json()
 
         try:
-            flight = await self.cache.single_flight(
-                name, compute, self._ttl, refresh=refresh, wait_s=self._wait_s()
-            )
+            async with gate.slot():
+                flight = await self.cache.single_flight(
+                    name, compute, self._ttl, refresh=refresh, wait_s=self._wait_s()
+                )
             result = ProbeResult.model_validate(flight.value)
             cached = flight.cached
         except Exception as exc:  # a bug in one key's probe must not sink the others
@@ -222,22 +228,23 @@ class Prober:
         )
         return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
 
-    async def _probe(self, key: Key, model: str, ep: str, deep: bool, refresh: bool) -> ProbeResult:
-        """Run the ladder for one key in a slot of its base URL's gate.
+    async def _probe(
+        self, key: Key, model: str, ep: str, deep: bool, refresh: bool, gate: Gate
+    ) -> ProbeResult:
+        """Run the ladder for one key (its caller holds a slot of the key's gate).
 
-        `latency_ms` is this key's own provider time: from the slot to the verdict, so the
-        wait for a slot, a 429 pause or other keys is not in it. It is cached with the
-        result, so a cached answer shows the time the probe that filled the cache took.
+        `latency_ms` is this key's own provider time: from its first request to the
+        verdict, so the wait for a slot, a 429 pause, another process's lock or other keys
+        is not in it. It is cached with the result, so a cached answer shows the time the
+        probe that filled the cache took.
         """
-        gate = self.gates.for_key(key)
-        async with gate.slot():
-            adapter = self._adapter(key, gate)
-            start = time.perf_counter()
-            try:
-                result = await self._ladder(adapter, model, ep, deep, refresh)
-            except Exception as exc:
-                result = self._crashed(key, model, ep, exc, "probe_failed")
-            latency = round((time.perf_counter() - start) * 1000, 2)
+        adapter = self._adapter(key, gate)
+        start = time.perf_counter()
+        try:
+            result = await self._ladder(adapter, model, ep, deep, refresh)
+        except Exception as exc:
+            result = self._crashed(key, model, ep, exc, "probe_failed")
+        latency = round((time.perf_counter() - start) * 1000, 2)
         result = result.model_copy(update={"latency_ms": latency})
         log.info(
             "probe_done",
