@@ -110,16 +110,15 @@ class Prober:
         """Each key's (index, result) as soon as that key is done, cached ones first.
 
         The cache is read for every key at once before any SDK is imported or client built,
-        so a fully cached answer needs neither. The SDKs the rest need are imported before
-        any probe starts, so no key's latency holds another SDK's import. Every key is then
-        probed at once (within its base URL's gate); one key's failure never fails the
-        others. Closing the iterator early cancels the probes still running.
+        so a fully cached answer needs neither; an SDK is imported only by a process that
+        probes a key of its own (not one that waits for another process's flight). Every
+        key is probed at once (within its base URL's gate); one key's failure never fails
+        the others. Closing the iterator early cancels the probes still running.
         """
         eps = [self.endpoint_for(k, model, endpoint) for k in keys]
         names = [self._probe_name(k, model, ep, deep) for k, ep in zip(keys, eps, strict=True)]
         hits = {} if refresh else await self._cached(names)
         todo = [i for i in range(len(keys)) if i not in hits]
-        await self._load_sdks([keys[i] for i in todo])
 
         async def one(i: int) -> tuple[int, ProbeResult]:
             return i, await self._check_key(keys[i], model, eps[i], names[i], deep, refresh)
@@ -238,6 +237,7 @@ class Prober:
         is not in it. It is cached with the result, so a cached answer shows the time the
         probe that filled the cache took.
         """
+        await self._load_sdks([key])  # before the deadline and the clock start
         adapter = self._adapter(key, gate)
         start = time.perf_counter()
         try:

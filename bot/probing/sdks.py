@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import gc
 import importlib
+import threading
 
 from bot.keys import Key
 
 _LOADED: set[str] = set()
+_LOCK = threading.Lock()
 
 
 def load_sdk(name: str) -> None:
@@ -21,12 +23,13 @@ def load_sdk(name: str) -> None:
     Left in the collector's generations, every full collection walks them all, which showed
     up as a 100-150 ms pause in the middle of a cold check; frozen, they are skipped.
     """
-    if name in _LOADED:
-        return
-    importlib.import_module(name)
-    gc.collect()
-    gc.freeze()
-    _LOADED.add(name)
+    with _LOCK:  # called from worker threads: two keys' probes may ask at once
+        if name in _LOADED:
+            return
+        importlib.import_module(name)
+        gc.collect()
+        gc.freeze()
+        _LOADED.add(name)
 
 
 def sdk_loaded(name: str) -> bool:
