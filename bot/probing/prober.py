@@ -54,6 +54,8 @@ if TYPE_CHECKING:  # the adapters (and httpx2 under them) load with the first ke
 
 log = structlog.get_logger(__name__)
 
+SDK_IMPORT_ALLOWANCE_S = 10.0
+
 
 class Prober:
     """Probes keys for models through the providers' SDKs; results cached in Redis."""
@@ -392,7 +394,9 @@ class Prober:
         return target.id if target is not None else None
 
     def _wait_s(self) -> float:
-        return self.config.probe_timeout_s + 2.0
+        # How long to wait for another caller's flight: its probe, plus the SDK import it
+        # may do first (a second or two, far more on a loaded machine).
+        return self.config.probe_timeout_s + SDK_IMPORT_ALLOWANCE_S
 
     def _today(self) -> date:
         return self.clock().date()
