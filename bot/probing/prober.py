@@ -16,8 +16,9 @@ The ladder for one key (research/probing.md §0):
 Caching: one result per (key, model, endpoint, depth) under `probe:`, single-flighted so
 N identical checks anywhere make one upstream call per key. Positive results live
 `cache_ttl_s.positive`, negative ones `cache_ttl_s.negative`; transient outcomes
-(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S (bot.probing.lifetimes) — long enough to
-coalesce a burst of identical questions, short enough that the next person re-probes.
+(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S (bot.probing.lifetimes)
+— long enough to coalesce a burst of identical questions, short enough that the next
+person re-probes.
 Redis down: everything still answers, uncached.
 """
 
@@ -141,7 +142,8 @@ class Prober:
 
     async def list_models(self, key: Key, *, refresh: bool = False) -> KeyModels:
         """One key's models list (cached for cache_ttl_s.models_list, single-flighted)."""
-        listing, cached = await self._listing(key, refresh)
+        async with self.gates.for_key(key).slot():
+            listing, cached = await self._listing(key, refresh)
         return self._key_models(key, listing, cached)
 
     async def health(self, keys: Sequence[Key]) -> list[KeyHealth]:
@@ -177,19 +179,16 @@ class Prober:
                 log.info("probe_cache_unreadable", name=names[index])
         return hits
 
-    async def _load_sdks(self, keys: Sequence[Key]) -> None:
-        """Import the SDKs these keys speak through, once per process; none for no keys.
+    async def _load_sdk(self, key: Key) -> None:
+        """Import the SDK the key speaks through, once per process.
 
         On a worker thread: an import takes a second or more, and a loop blocked that long
         would time out the Redis calls and probes of other requests in flight.
         """
-        if not keys:
-            return
         from bot.probing.sdks import load_sdk, sdk_loaded, sdk_of
 
-        for name in sorted({sdk_of(k) for k in keys}):
-            if not sdk_loaded(name):
-                await asyncio.to_thread(load_sdk, name)
+        if not sdk_loaded(sdk_of(key)):
+            await asyncio.to_thread(load_sdk, sdk_of(key))
 
     def _probe_name(self, key: Key, model: str, ep: str, deep: bool) -> str:
         """The cache key of one key's result for a model, endpoint and depth."""
@@ -239,7 +238,7 @@ class Prober:
         is not in it. It is cached with the result, so a cached answer shows the time the
         probe that filled the cache took.
         """
-        await self._load_sdks([key])  # before the deadline and the clock start
+        await self._load_sdk(key)  # before the deadline and the clock start
         adapter = self._adapter(key, gate)
         start = time.perf_counter()
         try:
@@ -317,8 +316,8 @@ class Prober:
     async def _listing(
         self, key: Key, refresh: bool, adapter: Adapter | None = None
     ) -> tuple[Listing, bool]:
-        """The key's models list, cached. Without `adapter` (the caller holds no gate slot)
-        a slot is taken and a client built only when the cache has no list."""
+        """The key's models list, cached; without `adapter`, a client is built only when the
+        cache has no list. The caller holds a slot of the key's gate."""
 
         async def fetch(adapter: Adapter) -> Any:
             listing = await adapter.list_models()
@@ -329,10 +328,8 @@ class Prober:
         async def compute() -> Any:
             if adapter is not None:
                 return await fetch(adapter)
-            await self._load_sdks([key])
-            gate = self.gates.for_key(key)
-            async with gate.slot():
-                return await fetch(self._adapter(key, gate))
+            await self._load_sdk(key)
+            return await fetch(self._adapter(key, self.gates.for_key(key)))
 
         try:
             flight = await self.cache.single_flight(
@@ -373,7 +370,7 @@ class Prober:
     def _adapter(self, key: Key, gate: Gate) -> Adapter:
         """The key's adapter on the shared HTTP client; its deadline starts now.
 
-        Callers import the SDK first (`_load_sdks`), so the deadline is the provider's alone.
+        Callers import the SDK first (`_load_sdk`), so the deadline is the provider's alone.
         """
         from bot.probing.adapters import adapter_for, new_http_client
 
