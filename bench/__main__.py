@@ -17,6 +17,7 @@ SUITES = (
     "probe_bench",
     "ack_bench",
     "serve_bench",
+    "progressive_bench",
     "scan_bench",
 )
 OUT = Path(__file__).with_name("results.json")

@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,7 +23,6 @@ import redis.asyncio as redis
 import structlog
 from redis.exceptions import LockError, RedisError
 
-from bot import embedded
 from bot.errors import CacheUnavailable
 
 log = structlog.get_logger(__name__)
@@ -75,6 +74,8 @@ class Cache:
         is_embedded = url is None
         try:
             if url is None:
+                from bot import embedded  # platformdirs and the server's start: only when used
+
                 url = await asyncio.to_thread(embedded.ensure_running)
             client = redis.Redis.from_url(
                 url, socket_connect_timeout=1.0, socket_timeout=2.0, decode_responses=True
@@ -125,6 +126,8 @@ class Cache:
         if not self.available:
             return self.status
         if self.embedded:
+            from bot import embedded  # only when it is the cache: it imports platformdirs
+
             return f"embedded Valkey at {embedded.shown(self.url or '')}"
         return f"Redis at {_without_password(self.url or '')}"
 
@@ -175,6 +178,15 @@ class Cache:
         """The JSON value stored at key, or None (missing, or Redis down)."""
         raw = await self._call(lambda c: c.get(key))
         return json.loads(raw) if raw is not None else None
+
+    async def get_many_json(self, keys: Sequence[str]) -> list[JSON | None]:
+        """The JSON values at keys, in order, in one round trip (all None when Redis is down)."""
+        if not keys:
+            return []
+        raw = await self._call(lambda c: c.mget(list(keys)))
+        if raw is None:
+            return [None] * len(keys)
+        return [json.loads(r) if r is not None else None for r in raw]
 
     async def set_json(self, key: str, value: JSON, ttl_s: float) -> None:
         """Store a JSON value with a TTL; a TTL of 0 stores nothing."""

@@ -79,6 +79,8 @@ class AppConfig(BaseModel):
     deep_probe: bool = False
     probes_per_user_per_minute: int = Field(10, ge=1)
     inventory_interval_min: int = Field(60, ge=5)
+    # Probes at once per (provider, base URL); more keys there wait for a slot.
+    max_concurrent_probes: int = Field(16, ge=1, le=256)
 
     @field_validator("notice_days")
     @classmethod

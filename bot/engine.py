@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import providers, redact
-from bot.broadcasts import DeprecationPass, InventoryPass, asks, calendar, inventory
-from bot.broadcasts.deprecations import Publisher
-from bot.broadcasts.inventory import ChangePoster
-from bot.broadcasts.outbox import PassReport
 from bot.cache import Cache
 from bot.clock import Clock, utc_now
 from bot.config import AppConfig, Env, load_app_config, load_env
@@ -29,6 +27,7 @@ from bot.knowledge.catalog import ENDPOINTS
 from bot.log import get_logger
 from bot.probing import Prober
 from bot.results import (
+    CheckProgress,
     CheckReport,
     Deprecation,
     Diagnosis,
@@ -38,7 +37,14 @@ from bot.results import (
     ModelFacts,
     ModelsReport,
     Notice,
+    PendingKey,
+    ProbeResult,
 )
+
+if TYPE_CHECKING:  # the broadcasts load with the first command that needs them, not `check`
+    from bot.broadcasts.deprecations import Publisher
+    from bot.broadcasts.inventory import ChangePoster
+    from bot.broadcasts.outbox import PassReport
 
 log = get_logger(__name__)
 MAX_MODEL_ID = 200
@@ -148,15 +154,68 @@ class Engine:
         refresh: bool = False,
     ) -> CheckReport:
         """Probe the selected keys for a model and diagnose the outcome."""
+        progress = self.check_progress(
+            model, aliases=aliases, endpoint=endpoint, deep=deep, refresh=refresh
+        )
+        async with aclosing(progress) as steps:
+            async for step in steps:
+                if step.report is not None:
+                    return step.report
+        raise AssertionError("a check ends with its report")
+
+    def check_progress(
+        self,
+        model: str,
+        *,
+        aliases: Sequence[str] = (),
+        endpoint: str | None = None,
+        deep: bool | None = None,
+        refresh: bool = False,
+    ) -> AsyncGenerator[CheckProgress, None]:
+        """The check as it happens: a CheckProgress as each key answers, the last with the report.
+
+        The request is checked here, before anything runs: a bad model id, endpoint or alias
+        raises UsageError at the call, not at the first step. Close the iterator (or leave
+        it with `aclosing`) to cancel the probes still running.
+        """
         model = model_id(model)
         if endpoint is not None and endpoint not in ENDPOINTS:
             raise UsageError(f"unknown endpoint {endpoint!r} (one of: {', '.join(ENDPOINTS)})")
         require_keys(self.keys)
         keys = select(self.keys, aliases)
         deep = self.config.deep_probe if deep is None else deep
-        results = await self.prober.check(
-            keys, model, endpoint=endpoint, deep=deep, refresh=refresh
+        return self._progress(keys, model, endpoint, deep, refresh)
+
+    async def _progress(
+        self, keys: list[Key], model: str, endpoint: str | None, deep: bool, refresh: bool
+    ) -> AsyncGenerator[CheckProgress, None]:
+        waiting = {
+            i: PendingKey(alias=k.alias, provider=k.provider, fingerprint=k.fingerprint)
+            for i, k in enumerate(keys)
+        }
+        got: dict[int, ProbeResult] = {}
+        each = self.prober.check_each(keys, model, endpoint=endpoint, deep=deep, refresh=refresh)
+        async with aclosing(each) as answers:
+            async for index, result in answers:
+                got[index] = result
+                del waiting[index]
+                if waiting:
+                    yield CheckProgress(
+                        model=model,
+                        endpoint=endpoint,
+                        results=[got[i] for i in sorted(got)],
+                        pending=[waiting[i] for i in sorted(waiting)],
+                    )
+        results = [got[i] for i in range(len(keys))]
+        report = self._report(model, endpoint, deep, results)
+        yield CheckProgress(
+            model=model, endpoint=endpoint, results=results, pending=[], report=report
         )
+
+    def _report(
+        self, model: str, endpoint: str | None, deep: bool, results: list[ProbeResult]
+    ) -> CheckReport:
+        """Every key's result and the diagnosis over them."""
         diagnosis = diagnose(
             model,
             endpoint,
@@ -228,6 +287,8 @@ class Engine:
 
     async def deprecations(self, within_days: int | None = None) -> list[Deprecation]:
         """The deprecation calendar, soonest shutdown first; the providers' own dates win."""
+        from bot.broadcasts import calendar
+
         if within_days is not None and within_days < 0:
             raise UsageError("--within takes a number of days, 0 or more")
         live = await self.live_shutdowns()
@@ -235,6 +296,8 @@ class Engine:
 
     async def notices(self, day: date | None = None) -> list[Notice]:
         """The deprecation notices due on a day (default today)."""
+        from bot.broadcasts import calendar
+
         live = await self.live_shutdowns()
         return calendar.due_notices(
             self.catalog, day or self.today(), self.config.notice_days, live
@@ -245,6 +308,8 @@ class Engine:
 
         Empty until the inventory has run (or without Redis): the catalog's dates stand.
         """
+        from bot.broadcasts import inventory
+
         return inventory.live_dates(await inventory.load_snapshots(self.cache, self.keys))
 
     # -- the broadcasts' passes (run by the worker) ---------------------------------------------
@@ -253,6 +318,8 @@ class Engine:
         self, publisher: Publisher, *, now: datetime | None = None, catalog: Catalog | None = None
     ) -> PassReport:
         """Post the deprecation notices due by `now` (default: the engine's clock), each once."""
+        from bot.broadcasts import DeprecationPass
+
         run = DeprecationPass(
             cache=self.cache,
             keys=self.keys,
@@ -266,6 +333,7 @@ class Engine:
         self, poster: ChangePoster, *, now: datetime | None = None
     ) -> PassReport:
         """List every key's models and post what each key gained or lost since the last pass."""
+        from bot.broadcasts import InventoryPass
 
         async def fresh(key: Key) -> KeyModels:
             return await self.prober.list_models(key, refresh=True)
@@ -281,6 +349,8 @@ class Engine:
 
     async def record_ask(self, model: str) -> None:
         """Count that someone asked about a model (ranks broadcast notices); never a non-id."""
+        from bot.broadcasts import asks
+
         try:
             model = model_id(model)
         except UsageError:
@@ -289,4 +359,6 @@ class Engine:
 
     async def ask_counts(self, models: Sequence[str]) -> dict[str, int]:
         """How often each model was asked about in the last 30 days."""
+        from bot.broadcasts import asks
+
         return await asks.ask_counts(self.cache, models, self.clock())

@@ -72,6 +72,9 @@ class ProbeResult(_Value):
     error_code: str | None = None
     evidence: str = ""
     cached: bool = False
+    # This key's own provider time for the probe that produced the result (for a cached
+    # one, the probe that filled the cache): the wait for other keys, a probe slot or a
+    # lock held by another process is not in it.
     latency_ms: float = 0.0
     limits: Limits | None = None
     shutdown: date | None = None
@@ -96,6 +99,37 @@ class CheckReport(_Value):
     # Additions:
     deep: bool = False
     cache: str = "redis"
+
+
+class PendingKey(_Value):
+    """A key whose result is not in yet: how a progress view names it."""
+
+    alias: str
+    provider: str
+    fingerprint: str
+
+
+class CheckProgress(_Value):
+    """A check in flight: the results in so far and the keys still being probed, in key order.
+
+    The last one of a check carries the `report` (every key answered or timed out).
+    """
+
+    model: str
+    endpoint: str | None
+    results: list[ProbeResult]
+    pending: list[PendingKey]
+    report: CheckReport | None = None
+
+    @property
+    def total(self) -> int:
+        """How many keys the check asks."""
+        return len(self.results) + len(self.pending)
+
+    @property
+    def done(self) -> int:
+        """How many keys have answered."""
+        return len(self.results)
 
 
 class KeyModels(_Value):

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import __version__, embedded
 from bot import log as logsetup
@@ -18,6 +18,10 @@ from bot.config import Env, load_env
 from bot.errors import ModelAccessError
 from bot.knowledge.catalog import ENDPOINTS
 from cli import scan, textview
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+    from bot.results import CheckReport
 
 MANIFEST = "deploy/slack-app-manifest.yaml"
 LONG_RUNNING = ("serve", "worker")
@@ -246,13 +250,7 @@ async def _run(args: argparse.Namespace) -> int:
     )
     try:
         if args.command == "check":
-            report = await engine.check(
-                args.model,
-                aliases=args.aliases,
-                endpoint=args.endpoint,
-                deep=args.deep or None,
-                refresh=args.refresh,
-            )
+            report = await _check(engine, args)
             shown = report.model_copy(update={"cache": engine.cache.label})  # where, for people
             _emit(report.to_json()) if args.json else print(textview.check(shown))
             return 0 if any(r.accessible for r in report.results) else 1
@@ -284,6 +282,22 @@ def _scan(args: argparse.Namespace) -> int:
     catalog = Catalog.load(load_app_config(config_file).catalog_file)  # CatalogError: one line
     report = Scanner(catalog, args.now or utc_now().date()).scan(paths)
     return scan.run(args, report)
+
+
+async def _check(engine: Engine, args: argparse.Namespace) -> CheckReport:
+    """The check's report; on a terminal (not --json) its keys are drawn as they answer."""
+    options = {
+        "aliases": args.aliases,
+        "endpoint": args.endpoint,
+        "deep": args.deep or None,
+        "refresh": args.refresh,
+    }
+    if args.json or not sys.stdout.isatty():
+        return await engine.check(args.model, **options)
+    from cli.live import watch
+
+    steps = engine.check_progress(args.model, **options)
+    return await watch(steps, f"checking {args.model} with your keys…")
 
 
 def _serve(args: argparse.Namespace) -> int:

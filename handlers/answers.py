@@ -8,8 +8,7 @@ the listener logs it and says something went wrong, never showing a traceback.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,13 +20,14 @@ from bot.causes import Cause
 from bot.engine import Engine
 from bot.errors import ModelAccessError
 from bot.redact import mask
-from bot.results import CheckReport, Diagnosis
+from bot.results import CheckProgress, CheckReport, Diagnosis
 from handlers import parse
 from handlers.metrics import Metrics
+from handlers.progress import follow
 from handlers.ratelimit import ProbeLimit
 from handlers.render import check as render_check
 from handlers.render import lists as render_lists
-from handlers.render.blocks import Reply, code, escape
+from handlers.render.blocks import Reply, escape
 from handlers.secret_guard import scan
 
 log = structlog.get_logger(__name__)
@@ -36,11 +36,19 @@ CHECK_SLACK_S = 5.0  # beyond the probe timeout: coalescing waits and several ke
 
 
 class CheckRefused(Exception):
-    """A check did not run; `reply` says why (rate limit, bad alias, timeout)."""
+    """A check did not run or finish; `reply` says why (rate limit, bad alias, timeout).
 
-    def __init__(self, reply: Reply) -> None:
+    `answer`: the reply is the check's answer all the same (the keys that answered before
+    the deadline), so it replaces the message its progress was shown in.
+    """
+
+    def __init__(self, reply: Reply, *, answer: bool = False) -> None:
         super().__init__(reply.text)
         self.reply = reply
+        self.answer = answer
+
+
+ShowReply = Callable[[Reply], Awaitable[None]]
 
 
 @dataclass
@@ -103,11 +111,16 @@ class Answers:
 
     # -- answers that probe --------------------------------------------------------------------
 
-    async def run(self, request: parse.Command, user_id: str | None) -> Reply:
-        """The reply for a request that needs the providers or Redis."""
+    async def run(
+        self, request: parse.Command, user_id: str | None, show: ShowReply | None = None
+    ) -> Reply:
+        """The reply for a request that needs the providers or Redis.
+
+        A check's progress (the keys that answered so far) goes to `show` while it runs.
+        """
         try:
             if isinstance(request, parse.Check):
-                report = await self.checked(request, user_id, refresh=request.refresh)
+                report = await self.checked(request, user_id, refresh=request.refresh, show=show)
                 return render_check.check(report, self.titles, request)
             if isinstance(request, parse.Models):
                 await self._take(user_id)
@@ -129,34 +142,40 @@ class Answers:
         *,
         refresh: bool = False,
         count: bool = True,
+        show: ShowReply | None = None,
     ) -> CheckReport:
-        """Run a check (rate-limited per user when `count`); CheckRefused when it cannot run."""
+        """Run a check (rate-limited per user when `count`); CheckRefused when it cannot run.
+
+        With `show`, the keys that have answered are shown while the others are probed
+        (a few updates at most, see handlers.progress); past the deadline, the answer is
+        what came in time, and the keys still out are named.
+        """
         if count:
             await self._take(user_id)
         await self.engine.record_ask(request.model)
         timeout = self.engine.config.probe_timeout_s + CHECK_SLACK_S
         try:
-            report = await asyncio.wait_for(
-                self.engine.check(
-                    request.model,
-                    aliases=request.aliases,
-                    endpoint=request.endpoint,
-                    deep=request.deep or None,
-                    refresh=refresh,
-                ),
-                timeout,
+            steps = self.engine.check_progress(
+                request.model,
+                aliases=request.aliases,
+                endpoint=request.endpoint,
+                deep=request.deep or None,
+                refresh=refresh,
             )
-        except TimeoutError:
-            self.metrics.probes.labels("failed").inc()
-            log.warning("check_timeout", model=request.model, timeout_s=timeout)
-            raise CheckRefused(
-                render_lists.notice(
-                    f"⌛ No answer about {code(request.model)} within "
-                    f"{timeout:.0f} s. The provider may be slow; try again shortly."
-                )
-            ) from None
         except ModelAccessError as exc:
             raise CheckRefused(render_lists.notice(f"🤔 {escape(str(exc))}")) from None
+
+        async def shown(step: CheckProgress) -> None:
+            if show is not None:
+                await show(render_check.progress(step, self.titles))
+
+        last = await follow(steps, shown if show is not None else None, deadline_s=timeout)
+        if last is None or last.report is None:
+            self.metrics.probes.labels("failed").inc()
+            log.warning("check_timeout", model=request.model, timeout_s=timeout)
+            reply = render_check.unfinished(last, self.titles, request, timeout)
+            raise CheckRefused(reply, answer=last is not None and bool(last.results))
+        report = last.report
         usable = any(r.accessible for r in report.results)
         self.metrics.probes.labels("usable" if usable else "refused").inc()
         return report
@@ -167,15 +186,18 @@ class Answers:
             self.metrics.probes.labels("limited").inc()
             raise CheckRefused(render_lists.rate_limited(verdict.count))
 
-    async def reprobe(self, request: parse.Check, user_id: str | None) -> tuple[Reply, bool]:
+    async def reprobe(
+        self, request: parse.Check, user_id: str | None, show: ShowReply | None = None
+    ) -> tuple[Reply, bool]:
         """The Re-probe button: bypass the cache (admins freely, others within their limit).
 
-        Returns the reply and whether it is a fresh answer (False: a refusal to show below it).
+        Progress goes to `show` as on the slash command. Returns the reply and whether it
+        is an answer (False: a refusal to show below the old answer).
         """
         try:
-            report = await self.checked(request, user_id, refresh=True)
+            report = await self.checked(request, user_id, refresh=True, show=show)
         except CheckRefused as refused:
-            return refused.reply, False
+            return refused.reply, refused.answer
         return render_check.check(report, self.titles, request), True
 
     async def shared(self, value: str | None, user_id: str) -> Reply | None:

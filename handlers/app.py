@@ -24,7 +24,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine import Engine
-from bot.probing.adapters import load_sdk
+from bot.probing.sdks import load_sdk
 from bot.redact import mask
 from handlers.answers import Answers
 from handlers.client import build_client

@@ -10,6 +10,10 @@ reply, both `SET NX` with a TTL in the shared cache:
 * the message: `help:msg:<channel>:<ts>` (30 days), taken just before posting, so the
   `message` and `app_mention` events of one message, or a replay, still get one reply.
 
+The reply's ts is remembered per message (`help:answer:<channel>:<ts>`): the answer is
+posted at once and edited when the live check is in, and an attempt that finds a reply
+already posted edits it rather than posting a second one.
+
 Noise control lives here too: one unprompted reply per thread, a per-channel budget per
 minute, and a per-thread mute flag. With Redis down the cache grants claims per process.
 """
@@ -113,6 +117,17 @@ async def is_muted(cache: Cache, channel: str, root: str) -> bool:
 async def remember_reply(cache: Cache, channel: str, reply_ts: str, root: str) -> None:
     """Note which thread a bot reply belongs to, so a :mute: on the reply mutes its thread."""
     await cache.set_json(cache.key("help", "reply", channel, reply_ts), root, REPLY_MAP_TTL_S)
+
+
+async def remember_answer(cache: Cache, channel: str, ts: str, reply_ts: str) -> None:
+    """Note the bot's reply to message ts, so a later attempt at it edits that reply."""
+    await cache.set_json(cache.key("help", "answer", channel, ts), reply_ts, MESSAGE_TTL_S)
+
+
+async def answer_of(cache: Cache, channel: str, ts: str) -> str | None:
+    """The ts of the bot's reply to message ts, if one was posted."""
+    reply_ts = await cache.get_json(cache.key("help", "answer", channel, ts))
+    return reply_ts if isinstance(reply_ts, str) and reply_ts else None
 
 
 async def thread_of(cache: Cache, channel: str, ts: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from bot.cache import Cache
 from bot.config import AppConfig
 from bot.knowledge.load import load_knowledge
 from bot.results import Deprecation
-from tests.slack_helpers import USER, SlackWorld, block_texts, slack_world
+from tests.fakes.providers import HANG_S, Account
+from tests.slack_helpers import USER, SlackWorld, block_texts, fake_openai_key, slack_world
 
 
 def home_opened(tab: str = "home") -> dict[str, Any]:
@@ -85,3 +87,20 @@ async def test_other_tabs_publish_nothing(
         await world.event(home_opened(tab="messages"))
         await world.settle()
         assert world.slack.of("views.publish") == []
+
+
+async def test_home_is_published_at_once_even_while_a_key_hangs(
+    tmp_path: Path, redis_url: str, cache_prefix: str, cache: Cache
+) -> None:
+    """App Home reads only Redis and the catalog: with dev's provider hanging it is published within 2 s, no provider asked."""
+    accounts = [
+        Account(fake_openai_key("prod"), models=["gpt-4o"]),
+        Account(fake_openai_key("dev0"), models=["gpt-4o"], latency=HANG_S),
+    ]
+    async with slack_world(tmp_path, redis_url, cache_prefix, accounts=accounts) as world:
+        started = time.monotonic()
+        await world.event(home_opened())
+        (publish,) = await world.slack.wait_for("views.publish", timeout=2.0)
+        assert publish.at - started < 2.0
+        assert "prod" in block_texts(publish.body["view"]["blocks"])
+        assert world.openai.count() == 0

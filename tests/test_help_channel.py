@@ -29,7 +29,7 @@ from bot.engine import Engine
 from handlers.app import build_app
 from handlers.metrics import Metrics
 from handlers.server import http_app
-from tests.fakes.providers import Account
+from tests.fakes.providers import HANG_S, Account
 from tests.fakes.slack import BOT_TOKEN, BOT_USER_ID, Call
 from tests.slack_helpers import (
     JSON,
@@ -134,8 +134,29 @@ class Workspace:
         await self.world.settle()
 
     def replies(self) -> list[Call]:
-        """Every chat.postMessage the app made."""
-        return self.slack.of("chat.postMessage")  # type: ignore[no-any-return]
+        """Every thread reply the app posted, as it reads now: with its last chat.update applied."""
+        return [self.as_now(post) for post in self.slack.of("chat.postMessage")]
+
+    def edits_of(self, post: Call) -> list[Call]:
+        """The chat.update calls that edited one posted reply."""
+        ts = (post.response or {}).get("ts")
+        return [
+            c
+            for c in self.slack.of("chat.update")
+            if c.body.get("ts") == ts and c.body.get("channel") == post.body.get("channel")
+        ]
+
+    def as_now(self, post: Call) -> Call:
+        """A posted reply with the text and blocks of its last edit (the post's time and ts kept)."""
+        edits = self.edits_of(post)
+        if not edits:
+            return post
+        body = {
+            **post.body,
+            "text": edits[-1].body.get("text"),
+            "blocks": edits[-1].body.get("blocks"),
+        }
+        return Call(post.method, body, post.token, post.at, post.response)
 
     def replies_to(self, event: dict[str, Any]) -> list[Call]:
         """The bot's posts in the thread of this message."""
@@ -516,3 +537,69 @@ async def test_stop_silences_the_thread_and_start_undoes_it(ws: Workspace) -> No
     await ws.say(ws.mention("start", channel=OTHER, thread_ts=parent["ts"]))
     await ws.say(ws.mention(GPT4_32K_PASTE, channel=OTHER, thread_ts=parent["ts"]))
     assert len(ws.replies_to(parent)) == 1
+
+
+# -- the answer first, the live check after ------------------------------------------------------
+
+
+def hanging_accounts() -> list[Account]:
+    """prod can use gpt-4o at once; dev's provider never answers."""
+    return [
+        Account(fake_openai_key("prod"), models=["gpt-4o"]),
+        Account(fake_openai_key("dev0"), models=["gpt-4o"], latency=HANG_S),
+    ]
+
+
+async def test_with_a_hanging_key_the_reply_comes_at_once_then_gains_the_live_check(
+    tmp_path: Path, redis_url: str, cache_prefix: str, cache: Cache
+) -> None:
+    """dev hangs: the diagnosis is posted within 2 s, once, and that reply is edited with the live check."""
+    async with workspace(tmp_path, redis_url, cache_prefix, accounts=hanging_accounts()) as w:
+        started = time.monotonic()
+        event = w.message(GPT4O_PASTE)
+        assert await w.deliver(event) == 200
+        (post,) = await w.slack.wait_for("chat.postMessage", 1, timeout=2.0)
+        assert post.at - started < 2.0
+        first = reply_text(post)
+        assert "`model_not_found`" in first and "Checking `gpt-4o` with our keys" in first
+        assert key_table(post) == {}
+        await w.settle()
+        assert len(w.slack.of("chat.postMessage")) == 1
+        (edit,) = w.edits_of(post)
+        assert edit.body["channel"] == HELP and edit.at > post.at
+        assert key_table(edit) == {"prod (…prod)": "yes", "dev (…dev0)": "no"}
+        assert "Live check of `gpt-4o`" in reply_text(edit)
+        assert "Checking `gpt-4o`" not in reply_text(edit)
+
+
+async def test_redeliveries_to_two_instances_with_a_hanging_key_yield_one_reply_and_one_edit(
+    tmp_path: Path, redis_url: str, cache_prefix: str, cache: Cache
+) -> None:
+    """One event, 3 deliveries to each of two instances, while a key hangs: one post, one edit of it."""
+    async with workspace(
+        tmp_path, redis_url, cache_prefix, instances=2, accounts=hanging_accounts()
+    ) as w:
+        event = w.message(GPT4O_PASTE)
+        await asyncio.gather(
+            *(
+                w.deliver(event, event_id="Ev0HANG0001", retry=retry, instance=instance)
+                for retry in range(3)
+                for instance in range(2)
+            )
+        )
+        await w.settle()
+        (post,) = w.slack.of("chat.postMessage")
+        assert len(w.edits_of(post)) == 1
+        assert len(w.slack.of("chat.update")) == 1
+
+
+async def test_an_attempt_that_finds_its_reply_posted_edits_it(ws: Workspace, cache: Cache) -> None:
+    """Given a reply posted and the message's claim released (a retry after a failure), a redelivery edits that reply."""
+    event = await ws.say(ws.message(GPT4O_PASTE))
+    (post,) = ws.slack.of("chat.postMessage")
+    edits = len(ws.edits_of(post))  # 1 when the live check took longer than QUICK_LIVE_S
+    await cache.delete(cache.key("help", "msg", HELP, event["ts"]))
+    await ws.say(event)  # a new delivery (new event id) of the same message
+    assert len(ws.slack.of("chat.postMessage")) == 1
+    assert len(ws.edits_of(post)) == edits + 1
+    assert key_table(ws.edits_of(post)[-1]) == {"prod (…prod)": "yes", "dev (…dev0)": "no"}

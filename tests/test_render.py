@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.results import (
+    CheckProgress,
     CheckReport,
     Deprecation,
     Diagnosis,
@@ -21,6 +22,7 @@ from bot.results import (
     KeyHealth,
     KeyModels,
     ModelsReport,
+    PendingKey,
     ProbeResult,
 )
 from handlers import parse
@@ -378,3 +380,82 @@ def test_home_without_keys_says_checks_cannot_run_and_what_to_set() -> None:
     text = block_texts(view["blocks"])
     assert "No provider keys are configured, so checks cannot run" in text
     assert "OPENAI_API_KEY" in text and "MODEL_ACCESS_KEYS_FILE" in text
+
+
+# -- an org with many keys, and checks in progress ---------------------------------------------
+
+
+def many_keys_report(n: int = 300) -> CheckReport:
+    """n keys: two in three can use gpt-4o, the rest are refused for want of quota or time out."""
+    results = []
+    for i in range(n):
+        if i % 3:
+            results.append(result(f"key{i:03d}", True, latency_ms=80.0))
+        elif i % 2:
+            results.append(result(f"key{i:03d}", False, "insufficient_quota", cached=True))
+        else:
+            results.append(result(f"key{i:03d}", False, "network"))
+    diagnosis = Diagnosis(
+        cause="insufficient_quota", model="gpt-4o", summary="Some keys lack quota."
+    )
+    return CheckReport(model="gpt-4o", endpoint=None, results=results, diagnosis=diagnosis)
+
+
+def test_three_hundred_keys_fit_one_message_grouped_by_outcome() -> None:
+    """300 keys: one table row per outcome with its count and first keys, within Slack's limits."""
+    reply = render_check.check(many_keys_report(), TITLES, parse.Check("gpt-4o"))
+    assert_valid_message(reply)
+    table = next(b for b in reply.blocks if b["type"] == "table")
+    rows = [[cell["text"] for cell in row] for row in table["rows"][1:]]
+    assert [r[0].split(":")[0] for r in rows] == ["200 keys", "50 keys", "50 keys"]
+    assert rows[0][0].startswith("200 keys: key001, key002, key004 and 197 more")
+    assert rows[0][2] == "✅ yes" and rows[0][4] == "200 live, up to 80 ms"
+    assert {r[3] for r in rows[1:]} == {"Insufficient quota", "Network"}
+    assert "… " in block_texts(reply.blocks)  # the per-key evidence beyond the limits is counted
+
+
+def test_a_check_in_progress_shows_answered_keys_and_marks_the_rest() -> None:
+    """Two keys answered, one pending: rows for both answers and a still-checking row, no buttons."""
+    report = many_keys_report(3)
+    pending = [PendingKey(alias="slow", provider="anthropic", fingerprint="zz99")]
+    step = CheckProgress(model="gpt-4o", endpoint=None, results=report.results[1:], pending=pending)
+    reply = render_check.progress(step, TITLES)
+    assert_valid_message(reply)
+    table = next(b for b in reply.blocks if b["type"] == "table")
+    rows = {row[0]["text"]: row[3]["text"] for row in table["rows"][1:]}
+    assert rows["slow (…zz99)"] == "still checking…"
+    assert len(rows) == 3 and buttons(reply) == {}
+    assert "2 of 3 keys answered, 2 can use it so far" in reply.text
+    assert "Still checking slow." in block_texts(reply.blocks)
+
+
+def test_three_hundred_keys_in_progress_fit_too() -> None:
+    """212 of 300 answered: the grouped table ends with one row for the 88 still checking."""
+    report = many_keys_report()
+    pending = [
+        PendingKey(alias=r.alias, provider=r.provider, fingerprint="ab12")
+        for r in report.results[212:]
+    ]
+    step = CheckProgress(
+        model="gpt-4o", endpoint=None, results=report.results[:212], pending=pending
+    )
+    reply = render_check.progress(step, TITLES)
+    assert_valid_message(reply)
+    table = next(b for b in reply.blocks if b["type"] == "table")
+    last = [cell["text"] for cell in table["rows"][-1]]
+    assert last[0].startswith("88 keys: key212") and last[3] == "still checking…"
+    assert "212 of 300 keys answered" in reply.text
+
+
+def test_an_unfinished_check_names_the_keys_that_did_not_answer() -> None:
+    """Past the deadline: the answers that came, the silent key's row says no answer within 15 s, Re-probe offered."""
+    report = many_keys_report(2)
+    pending = [PendingKey(alias="slow", provider="openai", fingerprint="zz99")]
+    step = CheckProgress(model="gpt-4o", endpoint=None, results=report.results, pending=pending)
+    reply = render_check.unfinished(step, TITLES, parse.Check("gpt-4o"), 15)
+    assert_valid_message(reply)
+    table = next(b for b in reply.blocks if b["type"] == "table")
+    rows = {row[0]["text"]: row[3]["text"] for row in table["rows"][1:]}
+    assert rows["slow (…zz99)"] == "no answer within 15 s"
+    assert set(buttons(reply)) == {"reprobe"}
+    assert "2 of 3 keys answered within 15 s" in reply.text

@@ -17,7 +17,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.cache import Cache
 from handlers import parse
-from tests.fakes.providers import Account
+from tests.fakes.providers import HANG_S, Account
+from tests.fakes.slack import Call
 from tests.slack_helpers import (
     ADMIN,
     FORM,
@@ -266,3 +267,79 @@ async def test_ack_stays_fast_while_the_provider_takes_five_seconds(
         assert p99 < 1.0, f"ack p50 {statistics.median(seconds):.3f}s, p99 {p99:.3f}s"
         assert w.slack.of("response") == []  # nothing answered yet: the provider is still busy
         await w.openai.aclose()  # wakes the sleeping provider calls so the test ends promptly
+
+
+# -- progressive answers ----------------------------------------------------------------------
+
+
+def table_rows(call: Call) -> dict[str, str]:
+    """The per-key table of a response: the key's alias -> its Result and Why cells."""
+    table = next(b for b in call.body["blocks"] if b["type"] == "table")
+    return {
+        row[0]["text"].split(" ")[0]: f"{row[2]['text']} | {row[3]['text']}"
+        for row in table["rows"][1:]
+    }
+
+
+@pytest.fixture
+async def hanging(
+    tmp_path: Path, redis_url: str, cache_prefix: str, cache: Cache
+) -> AsyncIterator[SlackWorld]:
+    """prod answers at once; dev's provider never answers (the probe deadline is 4 s)."""
+    accounts = [
+        Account(fake_openai_key("prod"), models=["gpt-4o"]),
+        Account(fake_openai_key("dev0"), models=["gpt-4o"], latency=HANG_S),
+    ]
+    async with slack_world(
+        tmp_path, redis_url, cache_prefix, accounts=accounts, probe_timeout_s=4
+    ) as w:
+        yield w
+
+
+async def test_a_hanging_key_does_not_hold_the_fast_keys_answer(hanging: SlackWorld) -> None:
+    """With dev hanging, prod's result is shown within 3 s, dev marked still checking; then dev's timeout."""
+    started = time.monotonic()
+    ack, rid = await hanging.command("gpt-4o")
+    assert ack.status == 200
+    first = (await hanging.answer(rid, 1, timeout=3.0))[0]
+    assert first.at - started < 3.0
+    assert first.body["replace_original"] is True
+    rows = table_rows(first)
+    assert rows["prod"].startswith(("✅ yes", "⚠️ yes")) and "still checking" in rows["dev"]
+    assert "1 of 2 keys answered" in first.body["text"]
+    calls = await hanging.answer(rid, 2, timeout=15.0)
+    await hanging.settle()
+    final = hanging.responses(rid)[-1]
+    assert final is not first and len(hanging.responses(rid)) <= 4
+    assert final.body["replace_original"] is True
+    final_rows = table_rows(final)
+    assert final_rows["dev"].startswith("⚠️ no") and "still checking" not in shown(final)
+    assert "no answer" in shown(final) and "*dev*" in shown(final)
+    assert "1 of 2 keys can use it" in final.body["text"]
+    assert calls[0] is first
+
+
+async def test_reprobe_with_a_hanging_key_shows_the_fast_key_first(hanging: SlackWorld) -> None:
+    """Re-probe (past the cache) shows prod's fresh result within 3 s, then replaces it with the answer."""
+    _, rid = await hanging.command("gpt-4o", user=ADMIN)
+    await hanging.settle()
+    final = hanging.responses(rid)[-1]
+    value = next(
+        e["value"]
+        for b in final.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "reprobe"
+    )
+    calls = hanging.openai.count()
+    started = time.monotonic()
+    _, click = await hanging.click("reprobe", value, user=ADMIN)
+    first = (await hanging.answer(click, 1, timeout=3.0))[0]
+    assert first.at - started < 3.0 and first.body["replace_original"] is True
+    assert "still checking" in table_rows(first)["dev"]
+    await hanging.settle()
+    answer = hanging.responses(click)[-1]
+    assert (
+        answer.body["replace_original"] is True and "1 of 2 keys can use it" in answer.body["text"]
+    )
+    assert hanging.openai.count() > calls  # probed again, not served from the cache

@@ -13,9 +13,6 @@ The SDKs are imported when a key of theirs is first probed: importing both costs
 from __future__ import annotations
 
 import asyncio
-import functools
-import gc
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -35,23 +32,11 @@ from bot.probing.observed import (
     kept_headers,
 )
 from bot.probing.sdk_errors import translate_anthropic, translate_openai
+from bot.probing.sdks import load_sdk
 
 if TYPE_CHECKING:
     import anthropic
     import openai
-
-
-@functools.cache
-def load_sdk(name: str) -> None:
-    """Import an SDK once, then move its long-lived objects out of the cyclic GC's way.
-
-    The SDKs define some 200k objects (types, validators) that live as long as the process.
-    Left in the collector's generations, every full collection walks them all, which showed
-    up as a 100-150 ms pause in the middle of a cold check; frozen, they are skipped.
-    """
-    importlib.import_module(name)
-    gc.collect()
-    gc.freeze()
 
 
 def _path(base_url: str | None, default: str, tail: str) -> str:
@@ -59,13 +44,21 @@ def _path(base_url: str | None, default: str, tail: str) -> str:
     return f"{prefix}/{tail.lstrip('/')}"
 
 
+Observer = Callable[[Call], None]
+
+
 class Adapter(ABC):
-    """One key's client; every call ends by its deadline and returns a Call, never raises."""
+    """One key's client; every call ends by its deadline and returns a Call, never raises.
+
+    `observe`, when set, sees every Call as it comes back (the prober's gate uses it to
+    pause a base URL that answered 429 with a Retry-After).
+    """
 
     def __init__(self, key: Key, http: httpx2.AsyncClient, deadline: float) -> None:
         self.key = key
         self.http = http
         self.deadline = deadline
+        self.observe: Observer | None = None
 
     def sdk_options(self) -> dict[str, Any]:
         """What every SDK client gets: the key, no retries, our deadline and HTTP client."""
@@ -81,6 +74,12 @@ class Adapter(ABC):
         return max(0.05, self.deadline - asyncio.get_running_loop().time())
 
     async def _run(self, request: str, send: Callable[[], Awaitable[Any]]) -> tuple[Call, Any]:
+        call, value = await self._call(request, send)
+        if self.observe is not None:
+            self.observe(call)
+        return call, value
+
+    async def _call(self, request: str, send: Callable[[], Awaitable[Any]]) -> tuple[Call, Any]:
         try:
             async with asyncio.timeout_at(self.deadline):
                 value = await send()

@@ -16,41 +16,46 @@ The ladder for one key (research/probing.md §0):
 Caching: one result per (key, model, endpoint, depth) under `probe:`, single-flighted so
 N identical checks anywhere make one upstream call per key. Positive results live
 `cache_ttl_s.positive`, negative ones `cache_ttl_s.negative`; transient outcomes
-(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S — long enough to
-coalesce a burst of identical questions, short enough that the next person re-probes.
+(network, timeout, provider outage, rate limit) only TRANSIENT_TTL_S (bot.probing.lifetimes)
+— long enough to coalesce a burst of identical questions, short enough that the next
+person re-probes.
 Redis down: everything still answers, uncached.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
 import structlog
 
 from bot.cache import Cache
-from bot.causes import TRANSIENT, Cause
+from bot.causes import Cause
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.diagnosis.classify import Classifier
 from bot.keys import Key
 from bot.knowledge.catalog import Catalog, ModelEntry
-from bot.probing.adapters import Adapter, adapter_for, new_http_client
+from bot.probing.gate import Gate, Gates
 from bot.probing.health import HealthLog
+from bot.probing.lifetimes import listing_ttl, model_part, probe_ttl
 from bot.probing.limits import limits_from
 from bot.probing.observed import NOT_PROBED, Call, Listing, accepts_probe
 from bot.probing.verdict import Job, Verdicts, cap
-from bot.redact import mask
 from bot.results import KeyHealth, KeyModels, ProbeResult
+
+if TYPE_CHECKING:  # the adapters (and httpx2 under them) load with the first key probed live
+    import httpx2
+
+    from bot.probing.adapters import Adapter
 
 log = structlog.get_logger(__name__)
 
-TRANSIENT_TTL_S = 5.0
+SDK_IMPORT_ALLOWANCE_S = 10.0
 
 
 class Prober:
@@ -74,6 +79,9 @@ class Prober:
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self.health_log = HealthLog(cache, clock)
         self.verdicts = Verdicts(classifier, clock)
+        self._ttl = functools.partial(probe_ttl, config.cache_ttl_s)
+        self._listing_ttl = functools.partial(listing_ttl, config.cache_ttl_s)
+        self.gates = Gates(config.max_concurrent_probes, max_pause_s=config.probe_timeout_s)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -86,9 +94,47 @@ class Prober:
         deep: bool = False,
         refresh: bool = False,
     ) -> list[ProbeResult]:
-        """Probe every key for a model at once; one key's failure never fails the others."""
-        tasks = [self._check_key(k, model, endpoint, deep, refresh) for k in keys]
-        return list(await asyncio.gather(*tasks))
+        """Probe every key for a model at once; the results in the keys' order."""
+        results: dict[int, ProbeResult] = {}
+        each = self.check_each(keys, model, endpoint=endpoint, deep=deep, refresh=refresh)
+        async for index, result in each:
+            results[index] = result
+        return [results[i] for i in range(len(keys))]
+
+    async def check_each(
+        self,
+        keys: Sequence[Key],
+        model: str,
+        *,
+        endpoint: str | None = None,
+        deep: bool = False,
+        refresh: bool = False,
+    ) -> AsyncGenerator[tuple[int, ProbeResult], None]:
+        """Each key's (index, result) as soon as that key is done, cached ones first.
+
+        The cache is read for every key at once before any SDK is imported or client built,
+        so a fully cached answer needs neither; an SDK is imported only by a process that
+        probes a key of its own (not one that waits for another process's flight). Every
+        key is probed at once (within its base URL's gate); one key's failure never fails
+        the others. Closing the iterator early cancels the probes still running.
+        """
+        eps = [self.endpoint_for(k, model, endpoint) for k in keys]
+        names = [self._probe_name(k, model, ep, deep) for k, ep in zip(keys, eps, strict=True)]
+        hits = {} if refresh else await self._cached(names)
+        todo = [i for i in range(len(keys)) if i not in hits]
+
+        async def one(i: int) -> tuple[int, ProbeResult]:
+            return i, await self._check_key(keys[i], model, eps[i], names[i], deep, refresh)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in todo]
+        try:
+            for index in sorted(hits):
+                yield index, hits[index]
+            for done in asyncio.as_completed(tasks):
+                yield await done
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def models(self, keys: Sequence[Key], *, refresh: bool = False) -> list[KeyModels]:
         """Every key's models list, listed concurrently."""
@@ -96,8 +142,8 @@ class Prober:
 
     async def list_models(self, key: Key, *, refresh: bool = False) -> KeyModels:
         """One key's models list (cached for cache_ttl_s.models_list, single-flighted)."""
-        adapter = self._adapter(key)
-        listing, cached = await self._listing(adapter, refresh)
+        async with self.gates.for_key(key).slot():
+            listing, cached = await self._listing(key, refresh)
         return self._key_models(key, listing, cached)
 
     async def health(self, keys: Sequence[Key]) -> list[KeyHealth]:
@@ -121,28 +167,58 @@ class Prober:
 
     # -- one key ------------------------------------------------------------------------------
 
-    async def _check_key(
-        self, key: Key, model: str, endpoint: str | None, deep: bool, refresh: bool
-    ) -> ProbeResult:
-        start = time.perf_counter()
-        ep = self.endpoint_for(key, model, endpoint)
-        name = self.cache.key(
-            "probe", key.cache_id, _model_part(model), ep, "deep" if deep else "free"
+    async def _cached(self, names: Sequence[str]) -> dict[int, ProbeResult]:
+        """The results already in the cache, by index, read in one round trip."""
+        hits: dict[int, ProbeResult] = {}
+        for index, value in enumerate(await self.cache.get_many_json(names)):
+            if value is None:
+                continue
+            try:
+                hits[index] = ProbeResult.model_validate(value).model_copy(update={"cached": True})
+            except ValueError:  # written by an older version: probe again
+                log.info("probe_cache_unreadable", name=names[index])
+        return hits
+
+    async def _load_sdk(self, key: Key) -> None:
+        """Import the SDK the key speaks through, once per process.
+
+        On a worker thread: an import takes a second or more, and a loop blocked that long
+        would time out the Redis calls and probes of other requests in flight.
+        """
+        from bot.probing.sdks import load_sdk, sdk_loaded, sdk_of
+
+        if not sdk_loaded(sdk_of(key)):
+            await asyncio.to_thread(load_sdk, sdk_of(key))
+
+    def _probe_name(self, key: Key, model: str, ep: str, deep: bool) -> str:
+        """The cache key of one key's result for a model, endpoint and depth."""
+        return self.cache.key(
+            "probe", key.cache_id, model_part(model), ep, "deep" if deep else "free"
         )
 
+    async def _check_key(
+        self, key: Key, model: str, ep: str, name: str, deep: bool, refresh: bool
+    ) -> ProbeResult:
+        """One key's result: from the cache, another caller's flight, or a probe of its own.
+
+        The key's gate slot is taken before the single-flight lock, so a lock is only held
+        while its probe runs, never while it queues behind other keys of its base URL.
+        """
+        gate = self.gates.for_key(key)
+
         async def compute() -> Any:
-            return (await self._probe(key, model, ep, deep, refresh)).to_json()
+            return (await self._probe(key, model, ep, deep, refresh, gate)).to_json()
 
         try:
-            flight = await self.cache.single_flight(
-                name, compute, self._ttl, refresh=refresh, wait_s=self._wait_s()
-            )
+            async with gate.slot():
+                flight = await self.cache.single_flight(
+                    name, compute, self._ttl, refresh=refresh, wait_s=self._wait_s()
+                )
             result = ProbeResult.model_validate(flight.value)
             cached = flight.cached
         except Exception as exc:  # a bug in one key's probe must not sink the others
             result, cached = self._crashed(key, model, ep, exc, "probe_crashed"), False
-        latency = round((time.perf_counter() - start) * 1000, 2)
-        return result.model_copy(update={"cached": cached, "latency_ms": latency})
+        return result.model_copy(update={"cached": cached})
 
     def _crashed(self, key: Key, model: str, ep: str, exc: Exception, event: str) -> ProbeResult:
         """An `unknown` result for a probe that raised, logged with its traceback."""
@@ -152,12 +228,25 @@ class Prober:
         )
         return result.model_copy(update={"evidence": f"the probe failed: {type(exc).__name__}"})
 
-    async def _probe(self, key: Key, model: str, ep: str, deep: bool, refresh: bool) -> ProbeResult:
-        adapter = self._adapter(key)
+    async def _probe(
+        self, key: Key, model: str, ep: str, deep: bool, refresh: bool, gate: Gate
+    ) -> ProbeResult:
+        """Run the ladder for one key (its caller holds a slot of the key's gate).
+
+        `latency_ms` is this key's own provider time: from its first request to the
+        verdict, so the wait for a slot, a 429 pause, another process's lock or other keys
+        is not in it. It is cached with the result, so a cached answer shows the time the
+        probe that filled the cache took.
+        """
+        await self._load_sdk(key)  # before the deadline and the clock start
+        adapter = self._adapter(key, gate)
+        start = time.perf_counter()
         try:
             result = await self._ladder(adapter, model, ep, deep, refresh)
         except Exception as exc:
             result = self._crashed(key, model, ep, exc, "probe_failed")
+        latency = round((time.perf_counter() - start) * 1000, 2)
+        result = result.model_copy(update={"latency_ms": latency})
         log.info(
             "probe_done",
             alias=key.alias,
@@ -166,6 +255,7 @@ class Prober:
             accessible=result.accessible,
             cause=result.cause,
             step=result.step,
+            latency_ms=latency,
         )
         failure = None if result.accessible else f"{model} {result.cause}"
         await self.health_log.record_probe(key, result.accessible, failure)
@@ -176,7 +266,7 @@ class Prober:
     ) -> ProbeResult:
         key = adapter.key
         free = adapter.probe(model, ep, real=False, stream=False)
-        (listing, _), call = await asyncio.gather(self._listing(adapter, refresh), free)
+        (listing, _), call = await asyncio.gather(self._listing(key, refresh, adapter), free)
         job = Job(adapter, model, ep, listing, listing.get(model) if listing.call.ok else None)
         job.evidence.append(listing.evidence_for(key, model, job.live))
         if key.provider == "anthropic" and job.live is None and call and accepts_probe(call, ep):
@@ -223,14 +313,23 @@ class Prober:
 
     # -- the models list ----------------------------------------------------------------------
 
-    async def _listing(self, adapter: Adapter, refresh: bool) -> tuple[Listing, bool]:
-        key = adapter.key
+    async def _listing(
+        self, key: Key, refresh: bool, adapter: Adapter | None = None
+    ) -> tuple[Listing, bool]:
+        """The key's models list, cached; without `adapter`, a client is built only when the
+        cache has no list. The caller holds a slot of the key's gate."""
 
-        async def compute() -> Any:
+        async def fetch(adapter: Adapter) -> Any:
             listing = await adapter.list_models()
             if listing.call.ok:
                 await self.health_log.record_models(key, len(listing.models))
             return listing.model_dump(mode="json")
+
+        async def compute() -> Any:
+            if adapter is not None:
+                return await fetch(adapter)
+            await self._load_sdk(key)
+            return await fetch(self._adapter(key, self.gates.for_key(key)))
 
         try:
             flight = await self.cache.single_flight(
@@ -268,11 +367,20 @@ class Prober:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _adapter(self, key: Key) -> Adapter:
+    def _adapter(self, key: Key, gate: Gate) -> Adapter:
+        """The key's adapter on the shared HTTP client; its deadline starts now.
+
+        Callers import the SDK first (`_load_sdk`), so the deadline is the provider's alone.
+        """
+        from bot.probing.adapters import adapter_for, new_http_client
+
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
             self._http, self._http_loop = new_http_client(), loop
-        return adapter_for(key, self._http, loop.time() + self.config.probe_timeout_s)
+        deadline = loop.time() + self.config.probe_timeout_s
+        adapter = adapter_for(key, self._http, deadline)
+        adapter.observe = gate.observe
+        return adapter
 
     def _replacement(self, entry: ModelEntry | None) -> str | None:
         if entry is None:
@@ -283,32 +391,9 @@ class Prober:
         return target.id if target is not None else None
 
     def _wait_s(self) -> float:
-        return self.config.probe_timeout_s + 2.0
+        # How long to wait for another caller's flight: its probe, plus the SDK import it
+        # may do first (a second or two, far more on a loaded machine).
+        return self.config.probe_timeout_s + SDK_IMPORT_ALLOWANCE_S
 
     def _today(self) -> date:
         return self.clock().date()
-
-    def _ttl(self, value: Any) -> float:
-        ttl = self.config.cache_ttl_s
-        if value.get("accessible"):
-            return float(ttl.positive)
-        if value.get("cause") in TRANSIENT or value.get("cause") == Cause.UNKNOWN:
-            return min(TRANSIENT_TTL_S, float(ttl.negative))
-        return float(ttl.negative)
-
-    def _listing_ttl(self, value: Any) -> float:
-        ttl = self.config.cache_ttl_s
-        call = value.get("call") or {}
-        if call.get("outcome") == "ok":
-            return float(ttl.models_list)
-        status = call.get("status")
-        if call.get("outcome") != "error" or status is None or status >= 500 or status == 429:
-            return min(TRANSIENT_TTL_S, float(ttl.negative))
-        return float(ttl.negative)
-
-
-def _model_part(model: str) -> str:
-    """The model as a cache-key part: as typed, or a hash when it looks like a secret."""
-    if mask(model) != model or len(model) > 200:
-        return "h-" + hashlib.sha256(model.encode()).hexdigest()[:16]
-    return model

@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.causes import NOT_FOUND, Cause
 from bot.diagnosis.classify import Classifier
 from bot.keys import Key
 from bot.knowledge.catalog import ModelEntry
-from bot.probing.adapters import Adapter
 from bot.probing.observed import Call, ListedModel, Listing
 from bot.redact import mask
 from bot.results import ProbeResult
+
+if TYPE_CHECKING:  # the adapters load with the first live probe (they pull in httpx2)
+    from bot.probing.adapters import Adapter
 
 EVIDENCE_MAX = 500  # room for a free probe and a deep probe line; Slack clips its own view
 

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers import parse
 from handlers.answers import Answers
 from handlers.render import lists as render_lists
+from handlers.render.blocks import Reply
 from handlers.render.check import REPROBE, SHARE, SHOW_CODE
 
 log = structlog.get_logger(__name__)
@@ -80,8 +81,12 @@ def register(app: AsyncApp, answers: Answers) -> None:
             if request is None:
                 await respond(**render_lists.notice("That button has expired.").kwargs())
                 return
-            reply, fresh = await answers.reprobe(request, user_id)
-            # A fresh answer replaces the old one; a refusal (rate limit, timeout) goes below it.
+
+            async def show(progress: Reply) -> None:
+                await respond(**progress.kwargs(), replace_original=True)
+
+            reply, fresh = await answers.reprobe(request, user_id, show)
+            # A fresh answer replaces the old one; a refusal (rate limit) goes below it.
             await respond(**reply.kwargs(), replace_original=fresh)
             answers.metrics.replies.labels("ephemeral").inc()
 

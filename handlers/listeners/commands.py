@@ -4,7 +4,9 @@ Slack gives a slash command 3 seconds. Requests that need no provider or Redis c
 (help, usage errors, `explain`, `deprecations`, a refused `keys`) are answered in the
 acknowledgement itself. The rest are acknowledged with a short "checking…" message, and
 the answer replaces it when ready (`respond(replace_original=True)`): Bolt returns the
-HTTP response as soon as `ack` is called and lets the listener carry on.
+HTTP response as soon as `ack` is called and lets the listener carry on. A check shows its
+progress the same way: the keys that answered within a second or so, the rest marked
+"still checking…", replaced by the answer when every key answered or timed out.
 """
 
 from __future__ import annotations
@@ -64,7 +66,11 @@ def register(app: AsyncApp, answers: Answers) -> None:
             return
         await ack(**working(request).kwargs(), response_type="ephemeral")
         async with answers.guard(f"command_{kind}", respond):
-            reply = await answers.run(request, user_id)
+
+            async def show(progress: Reply) -> None:
+                await respond(**progress.kwargs(), response_type="ephemeral", replace_original=True)
+
+            reply = await answers.run(request, user_id, show)
             await respond(**reply.kwargs(), response_type="ephemeral", replace_original=True)
             answers.metrics.replies.labels("ephemeral").inc()
             log.info("command_answered", sub=kind)

@@ -21,6 +21,8 @@ and the `EventOnce` middleware only does one Redis SET before that.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +36,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.causes import Cause
 from bot.engine import Engine
 from bot.redact import FoundSecret
-from bot.results import Diagnosis
+from bot.results import Diagnosis, LiveCheck
 from handlers import dedupe, secret_guard
 from handlers.render import help as help_render
 from handlers.render.blocks import Reply
+from handlers.replies import edit_reply, post_reply, slack_error
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,9 @@ MUTE_REACTION = "mute"
 DONE_REACTION = "white_check_mark"
 STOP_WORDS = frozenset({"stop", "mute", "quiet", "be quiet", "hush", "shush", "shut up"})
 START_WORDS = frozenset({"start", "unmute", "resume"})
+# A live check done this soon (cached, or nothing to probe) goes into the first post;
+# a slower one is added by editing the reply, which is posted within about this long.
+QUICK_LIVE_S = 0.5
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -165,7 +171,9 @@ class HelpChannel:
             log.info("help_message_already_handled", channel=msg.channel, ts=msg.ts)
             return
         wants = diagnosis is not None or mentioned
-        answer = wants and await self._may_answer(msg, mentioned=mentioned)
+        # An attempt that finds its reply already posted finishes it, past the noise rules.
+        again = await dedupe.answer_of(self.cache, msg.channel, msg.ts) is not None
+        answer = wants and (again or await self._may_answer(msg, mentioned=mentioned))
         if secrets:
             log.warning(
                 "secret_pasted",
@@ -212,22 +220,35 @@ class HelpChannel:
         secrets: list[FoundSecret],
         diagnosis: Diagnosis | None,
     ) -> None:
+        """Post the diagnosis at once; edit that reply when the live check is in.
+
+        A live check done within QUICK_LIVE_S (cached, or nothing to probe) goes into the
+        first post. A reply an earlier attempt at this message posted is edited, not posted
+        again.
+        """
         await self._react(client, "reactions_add", msg)
+        task: asyncio.Future[LiveCheck] | None = None
         try:
             facts = live = None
             if diagnosis is not None and diagnosis.model:
                 await self.engine.record_ask(diagnosis.model)
                 facts = self.engine.model_facts(diagnosis.model, diagnosis.provider)
-                live = await self.engine.live_check(diagnosis.model, diagnosis.provider)
-            reply = help_render.reply(
+                task = asyncio.ensure_future(
+                    self.engine.live_check(diagnosis.model, diagnosis.provider)
+                )
+                if (await asyncio.wait({task}, timeout=QUICK_LIVE_S))[0]:
+                    live, task = task.result(), None
+            answer = functools.partial(
+                help_render.reply,
                 titles=self.titles,
                 secrets=secrets,
                 diagnosis=diagnosis,
                 facts=facts,
-                live=live,
                 hint=diagnosis is None,
             )
-            if not await self._post(msg, client, reply):
+            checking = diagnosis.model if task is not None and diagnosis is not None else None
+            reply_ts = await self._post_once(msg, client, answer(live=live, checking=checking))
+            if reply_ts is None:
                 return
             log.info(
                 "help_reply_posted",
@@ -236,28 +257,33 @@ class HelpChannel:
                 cause=diagnosis.cause if diagnosis else None,
                 model=diagnosis.model if diagnosis else None,
                 live=bool(live and live.report),
+                pending=task is not None,
                 secrets=len(secrets),
             )
+            if task is not None:
+                live = await task
+                if await edit_reply(client, msg.channel, reply_ts, answer(live=live)):
+                    log.info("help_reply_updated", channel=msg.channel, ts=msg.ts)
         finally:
+            if task is not None and not task.done():
+                task.cancel()
             await self._react(client, "reactions_remove", msg)
 
-    async def _post(self, msg: Message, client: AsyncWebClient, reply: Reply) -> bool:
-        """Post the reply in the message's thread; False (logged) when Slack refuses it."""
-        try:
-            resp = await client.chat_postMessage(
-                channel=msg.channel,
-                thread_ts=msg.root,
-                unfurl_links=False,
-                unfurl_media=False,
-                **reply.kwargs(),
-            )
-        except SlackApiError as exc:
-            log.warning("help_reply_failed", channel=msg.channel, error=_slack_error(exc))
-            return False
-        reply_ts = resp.get("ts")
-        if isinstance(reply_ts, str):
+    async def _post_once(self, msg: Message, client: AsyncWebClient, reply: Reply) -> str | None:
+        """The reply's ts: posted now, or an earlier attempt's reply brought up to `reply`."""
+        earlier = await dedupe.answer_of(self.cache, msg.channel, msg.ts)
+        if earlier is None:
+            return await self._post(msg, client, reply)
+        log.info("help_reply_exists", channel=msg.channel, ts=msg.ts)
+        return earlier if await edit_reply(client, msg.channel, earlier, reply) else None
+
+    async def _post(self, msg: Message, client: AsyncWebClient, reply: Reply) -> str | None:
+        """Post the reply in the message's thread and remember it; None when Slack refuses."""
+        reply_ts = await post_reply(client, msg.channel, msg.root, reply)
+        if reply_ts is not None:
+            await dedupe.remember_answer(self.cache, msg.channel, msg.ts, reply_ts)
             await dedupe.remember_reply(self.cache, msg.channel, reply_ts, msg.root)
-        return True
+        return reply_ts
 
     async def _react(self, client: AsyncWebClient, method: str, msg: Message) -> None:
         try:
@@ -265,7 +291,7 @@ class HelpChannel:
                 channel=msg.channel, timestamp=msg.ts, name=WORKING_REACTION
             )
         except SlackApiError as exc:
-            log.info("help_reaction_failed", method=method, error=_slack_error(exc))
+            log.info("help_reaction_failed", method=method, error=slack_error(exc))
 
     async def _command(self, msg: Message, client: AsyncWebClient, command: str) -> None:
         if not await dedupe.claim_message(self.cache, msg.channel, msg.ts):
@@ -301,7 +327,7 @@ class HelpChannel:
                 channel=msg.channel, ts=msg.root, limit=1, inclusive=True
             )
         except SlackApiError as exc:
-            log.info("help_parent_unreadable", channel=msg.channel, error=_slack_error(exc))
+            log.info("help_parent_unreadable", channel=msg.channel, error=slack_error(exc))
             return ""
         for parent in resp.get("messages") or []:
             if parent.get("ts") == msg.root and not parent.get("bot_id"):
@@ -314,12 +340,7 @@ async def _quietly(call: Any) -> None:
     try:
         await call
     except SlackApiError as exc:
-        log.info("slack_call_failed", error=_slack_error(exc))
-
-
-def _slack_error(exc: SlackApiError) -> str:
-    data = exc.response.data if exc.response is not None else None
-    return str(data.get("error")) if isinstance(data, dict) else type(exc).__name__
+        log.info("slack_call_failed", error=slack_error(exc))
 
 
 def register(app: AsyncApp, engine: Engine) -> HelpChannel:

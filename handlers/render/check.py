@@ -10,11 +10,9 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import RawTextObject, TableBlock
-
-from bot.causes import TRANSIENT, Cause
+from bot.causes import Cause
 from bot.redact import FoundSecret
-from bot.results import CheckReport, Diagnosis, ProbeResult
+from bot.results import CheckProgress, CheckReport, Diagnosis, ProbeResult
 from handlers import parse
 from handlers.render.blocks import (
     Block,
@@ -32,10 +30,9 @@ from handlers.render.blocks import (
     one_line,
     section,
 )
+from handlers.render.matrix import NO, OK, WAIT, WARN, matrix, status_of, title_of
 from handlers.secret_guard import warning_text
 
-OK, NO, WARN = "✅", "❌", "⚠️"
-TABLE_ROWS_MAX = 99  # Slack allows 100 rows, one is the header
 CODE_MAX = 2800  # a snippet inside one 3,000-character section
 SHARE, REPROBE, SHOW_CODE = "share_in_channel", "reprobe", "show_fix_code"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -48,21 +45,6 @@ def checking(check: parse.Check) -> Reply:
     return Reply(text, [context(text)])
 
 
-def title_of(cause: str | None, titles: Mapping[str, str]) -> str:
-    """A cause in plain words (the taxonomy's title), or the id made readable."""
-    if cause is None:
-        return "can use it"
-    return titles.get(cause) or cause.replace("_", " ").capitalize()
-
-
-def status_of(result: ProbeResult) -> str:
-    """✅ usable, ⚠️ usable but shutting down (or failing for a passing reason), ❌ refused."""
-    if result.accessible:
-        ending = result.shutdown is not None or result.status in ("deprecated", "retired")
-        return WARN if ending else OK
-    return WARN if result.cause in TRANSIENT else NO
-
-
 def _verdict(report: CheckReport) -> tuple[str, str]:
     ok = sum(r.accessible for r in report.results)
     total = len(report.results)
@@ -72,30 +54,6 @@ def _verdict(report: CheckReport) -> tuple[str, str]:
     if ok:
         return WARN, f"{ok} of {total} keys can use it"
     return NO, "no key can use it" if total != 1 else "the key cannot use it"
-
-
-def _cell(text: str) -> dict[str, str]:
-    return RawTextObject(text=one_line(text, 120) or "-").to_dict()
-
-
-def matrix(results: Sequence[ProbeResult], titles: Mapping[str, str]) -> Block:
-    """The per-key table: key, provider, result, why, and where the answer came from."""
-    rows = [[_cell(h) for h in ("Key", "Provider", "Result", "Why", "Source")]]
-    for r in results[:TABLE_ROWS_MAX]:
-        why = title_of(r.cause, titles)
-        if r.accessible and r.shutdown:
-            why = f"usable; shuts down {r.shutdown.isoformat()}"
-        source = "cached" if r.cached else f"live, {r.latency_ms:.0f} ms"
-        rows.append(
-            [
-                _cell(f"{r.alias} (…{r.fingerprint})"),
-                _cell(r.provider),
-                _cell(f"{status_of(r)} {'yes' if r.accessible else 'no'}"),
-                _cell(escape(why)),
-                _cell(source),
-            ]
-        )
-    return TableBlock(rows=rows, block_id="matrix").to_dict()
 
 
 def _evidence(result: ProbeResult) -> Block:
@@ -222,6 +180,53 @@ def check(
     if report.diagnosis.did_you_mean and not usable:
         text += f". Did you mean {escape(report.diagnosis.did_you_mean[0])}?"
     return Reply(text, fit(body, tail, note=lambda n: f"… {n} more not shown."))
+
+
+def _waiting(step: CheckProgress) -> str:
+    names = ", ".join(escape(p.alias) for p in step.pending[:5])
+    more = len(step.pending) - 5
+    return names + (f" and {more} more" if more > 0 else "")
+
+
+def progress(step: CheckProgress, titles: Mapping[str, str]) -> Reply:
+    """A check still running: every key that has answered, the rest marked still checking."""
+    name = step.model + (f" on {step.endpoint}" if step.endpoint else "")
+    line = f"{WAIT} {escape(name)}: {step.done} of {step.total} keys answered"
+    usable = sum(r.accessible for r in step.results)
+    if step.results:
+        line += f", {usable} can use it so far"
+    body: list[Block] = [header(line), matrix(step.results, titles, step.pending)]
+    tail = [
+        context(
+            f"Still checking {_waiting(step)}. This message is replaced when every key "
+            "has answered or timed out."
+        )
+    ]
+    return Reply(line, fit(body, tail, note=lambda n: f"… {n} more not shown."))
+
+
+def unfinished(
+    step: CheckProgress | None, titles: Mapping[str, str], request: parse.Check, seconds: float
+) -> Reply:
+    """A check that ran out of time: the keys that answered, and those that did not in time."""
+    name = request.model + (f" on {request.endpoint}" if request.endpoint else "")
+    if step is None or not step.results:
+        text = (
+            f"⌛ No answer about {code(request.model)} within {seconds:.0f} s. "
+            "The provider may be slow; try again shortly."
+        )
+        return Reply(text, [section(text)])
+    line = f"⌛ {escape(name)}: {step.done} of {step.total} keys answered within {seconds:.0f} s"
+    note = f"no answer within {seconds:.0f} s"
+    body: list[Block] = [header(line), matrix(step.results, titles, step.pending, note=note)]
+    body += [_evidence(r) for r in step.results if not r.accessible]
+    value = request.to_value()
+    tail = [
+        divider(),
+        context(f"No answer in time from {_waiting(step)}; the provider may be slow."),
+        *([actions([button("Re-probe", REPROBE, value)])] if value is not None else []),
+    ]
+    return Reply(line, fit(body, tail, note=lambda n: f"… {n} more not shown."))
 
 
 def explain(

@@ -16,7 +16,8 @@ from bot.causes import Cause
 from bot.redact import FoundSecret, mask_any
 from bot.results import CheckReport, Diagnosis, LiveCheck, ModelFacts
 from handlers.render.blocks import Block, Reply, code, context, divider, escape, fit, section
-from handlers.render.check import check_context, diagnosis_blocks, matrix, title_of
+from handlers.render.check import check_context, diagnosis_blocks
+from handlers.render.matrix import matrix, title_of
 from handlers.secret_guard import warning_text
 
 # Causes where "another key can use it" points at the pasting key's access, not the model.
@@ -36,6 +37,7 @@ ACCESS_CAUSES = frozenset(
     }
 )
 
+CHECKING_NOTE = "This reply is updated with the live check when it is in."
 MUTE_HINT = "React with :mute: or reply `@model-access stop` in this thread to keep me quiet here."
 NO_ERROR_HINT = (
     "🔎 I could not find an API error in that message. Paste the error text (a traceback, "
@@ -100,8 +102,13 @@ def reply(
     facts: ModelFacts | None = None,
     live: LiveCheck | None = None,
     hint: bool = False,
+    checking: str | None = None,
 ) -> Reply:
-    """The whole thread reply: secret warning, diagnosis, live check, hint; secrets masked throughout."""
+    """The whole thread reply: secret warning, diagnosis, live check, hint; secrets masked throughout.
+
+    `checking`: the live check of this model is still running (the reply is edited when
+    it is in), which the reply says in place of the live check.
+    """
     body: list[Block] = [section(warning_text(secrets))] if secrets else []
     tail: list[Block] = []
     texts = ["⚠️ This message contains a live secret: rotate it now."] if secrets else []
@@ -115,6 +122,8 @@ def reply(
             body += live_blocks(diagnosis, live, titles)
             if live.report is not None:
                 tail.append(check_context(live.report))
+        elif checking is not None:
+            body.append(context(f"⏳ Checking {code(checking)} with our keys… {CHECKING_NOTE}"))
         title = diagnosis.title or title_of(diagnosis.cause, titles)
         texts.append(f"🔎 {escape(title)} ({diagnosis.cause})")
     if hint:

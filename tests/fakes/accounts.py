@@ -64,6 +64,12 @@ FAILURE_ALIASES = {
 _EVERYWHERE = frozenset({"drop", "invalid_key", "region", "server_error", "overloaded"})
 
 
+# An account whose `latency` is HANG_S never answers within any test's deadline: the probe
+# times out on its own clock. Its requests sleep on the server's closing event, so stopping
+# the fake ends them at once and no test waits out the hour.
+HANG_S = 3600.0
+
+
 def fake_key(provider: str = "openai", tag: str = "test") -> str:
     """A short, obviously fake key, built at runtime so no key-shaped literal is committed."""
     prefix = {

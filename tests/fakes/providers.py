@@ -51,6 +51,7 @@ import yaml
 from tests.fakes.accounts import (
     ENDPOINTS,
     FAILURE_STAGES,
+    HANG_S,
     TIERS,
     Account,
     ApiError,
@@ -72,6 +73,7 @@ from tests.fakes.openai_fake import FakeGateway, FakeOpenAI
 __all__ = [
     "ENDPOINTS",
     "FAILURE_STAGES",
+    "HANG_S",
     "TIERS",
     "Account",
     "ApiError",
