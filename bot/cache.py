@@ -267,7 +267,7 @@ class Cache:
         delay = 0.01
         while True:
             try:
-                got = await lock.acquire()
+                got = await lock.acquire(token=_lock_token())
             except (RedisError, OSError) as exc:
                 self._mark_down(exc)
                 return Flight(await compute(), False)
@@ -336,7 +336,7 @@ class Cache:
             return
         lock = client.lock(self.key("leader", name), timeout=ttl_s, blocking=False)
         try:
-            got = bool(await lock.acquire(token=uuid.uuid4().hex))
+            got = bool(await lock.acquire(token=_lock_token()))
         except (RedisError, OSError) as exc:
             self._mark_down(exc)
             yield True
@@ -359,3 +359,8 @@ def _without_password(url: str) -> str:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:160]
+
+
+def _lock_token() -> str:
+    """A lock holder's token: unique, and not shaped like a key (a bare 32-hex string is)."""
+    return "holder-" + uuid.uuid4().hex[:20]

@@ -176,3 +176,25 @@ async def test_the_embedded_valkey_is_labelled_with_its_socket(tmp_path: Path) -
         assert cache.label == f"embedded Valkey at {sock}"
     finally:
         await cache.close()
+
+
+async def test_a_lock_holders_token_is_not_shaped_like_a_key(cache: Cache) -> None:
+    """A flight lock left in Redis holds a token no secret check mistakes for an Azure key."""
+    from bot.redact import find
+
+    client = cache.client
+    assert client is not None
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def compute() -> int:
+        started.set()
+        await release.wait()
+        return 1
+
+    flight = asyncio.create_task(cache.single_flight(cache.key("tok"), compute, lambda _: 60))
+    await started.wait()
+    token = await client.get(cache.key("tok") + ":flight")
+    release.set()
+    await flight
+    assert token and not find(token, possible=True)
