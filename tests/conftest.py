@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as redis
 
-from bot import embedded
+from bot import embedded, redact
 from bot.cache import Cache
 from bot.redact import find as find_secrets
 from tests.environ import scrubbed
@@ -44,6 +44,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         if scrubbed(name):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    # Keys a test configured are masked process-wide (bot.redact.remember); another test
+    # in the same worker must not see its text masked by them.
+    monkeypatch.setattr(redact, "_KNOWN", redact._Known())
     yield
     embedded.stop(tmp_path / "xdg-cache" / "model-access")
 
